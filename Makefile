@@ -1,0 +1,93 @@
+# The pipeline: data -> train -> quantize -> report, then the image. `make help` lists targets.
+# Stages are file targets: a second `make all` does nothing, and a changed input, piece of
+# code or parameter re-runs exactly the stages that read it.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+## Parameters (override on the command line: make all SEED=7 BITS=4)
+SEED ?= 42
+TEST_SIZE ?= 0.2
+BITS ?= 8
+METHOD ?= auto
+IMAGE ?= housing:latest
+# empty: the Dockerfile's own default, the official python slim image
+BASE_IMAGE ?=
+
+VENV := .venv
+PY := $(VENV)/bin/python
+ENV_STAMP := $(VENV)/.requirements
+A := artifacts
+PARAMS := $(A)/params
+SPLIT := $(A)/data/split.npz
+SAMPLE := $(A)/sample.csv
+FLOAT := $(A)/models/float.npz
+QUANT := $(A)/models/quantized.npz
+METRICS := $(A)/metrics.json
+IMAGE_ID := $(A)/image.id
+COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
+          housing/model.py housing/store.py
+NUMPY_VERSION = $(shell sed -n 's/^numpy==//p' requirements.txt)
+
+# Make tracks files, not variable values: each parameter is kept in a file under
+# $(PARAMS), rewritten (atomically) only when its value changes, and the stages that read
+# it depend on that file. Skipped for goals that read no parameter, and under `make -n`.
+PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE
+ifneq ($(filter-out help clean test lint,$(or $(MAKECMDGOALS),help)),)
+ifeq ($(findstring n,$(firstword $(filter-out -% %=%,$(MAKEFLAGS)))),)
+$(shell mkdir -p $(PARAMS) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
+  f=$(PARAMS)/$${kv%%=*}; v=$${kv#*=}; [ -f $$f ] && [ "$$(cat $$f)" = "$$v" ] || \
+  { printf '%s\n' "$$v" > $$f.tmp && mv $$f.tmp $$f; }; done)
+endif
+endif
+
+.PHONY: help all data train quantize report report-check test bench clean docker docker-run lint
+
+help: ## list the targets
+	@echo "make all runs the pipeline; make test runs the tests. Targets:"
+	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
+	@echo "Parameters: SEED=$(SEED) TEST_SIZE=$(TEST_SIZE) BITS=$(BITS) METHOD=$(METHOD) IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE)"
+
+all: $(METRICS) ## run every stage: data, train, quantize, report
+
+data: $(SPLIT) ## load, check and split the data set
+train: $(FLOAT) ## fit the float model
+quantize: $(QUANT) ## quantize it (BITS, METHOD)
+
+report: $(METRICS) ## evaluate both models; regenerate README tables and figure
+	$(PY) -m housing report --render
+
+report-check: $(METRICS) ## fail if README tables or figure differ from metrics.json
+	$(PY) -m housing report --check
+
+$(ENV_STAMP): requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(SPLIT): housing/data.py $(COMMON) $(PARAMS)/SEED $(PARAMS)/TEST_SIZE $(ENV_STAMP)
+	$(PY) -m housing data --seed $(SEED) --test-size $(TEST_SIZE) --out $@
+
+$(SAMPLE): $(SPLIT) housing/data.py $(COMMON)
+	$(PY) -m housing data --sample-from $(SPLIT) --sample $@
+
+$(FLOAT): $(SPLIT) housing/train.py $(COMMON)
+	$(PY) -m housing train --data $(SPLIT) --out $@
+
+$(QUANT): $(FLOAT) $(SPLIT) housing/quantize.py $(COMMON) $(PARAMS)/BITS $(PARAMS)/METHOD
+	$(PY) -m housing quantize --bits $(BITS) --method $(METHOD) --model $(FLOAT) --data $(SPLIT) --out $@
+
+$(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py housing/quantize.py $(COMMON)
+	$(PY) -m housing report --data $(SPLIT) --float $(FLOAT) --quantized $(QUANT) --metrics $@
+
+test: $(ENV_STAMP) ## run the test suite (offline, seconds)
+	$(PY) -m pytest -q
+
+bench: $(FLOAT) $(QUANT) ## print predict's throughput, peak memory and cold start
+	$(PY) -m housing bench --model $(QUANT)
+
+clean: ## remove everything the pipeline generated (artifacts/)
+	rm -rf $(A)

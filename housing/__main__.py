@@ -1,0 +1,34 @@
+"""``python -m housing <stage> [options]``: run one stage; ``--help`` after it for its options.
+
+Stages are imported on demand, so ``predict`` loads numpy and nothing heavier.
+"""
+import importlib
+import sys
+
+STAGES = {
+    "data": "load, check and split the data set (scikit-learn)",
+    "train": "fit the float model on the training split",
+    "quantize": "quantize the float model's parameters",
+    "report": "evaluate both models, write metrics.json and the README tables",
+    "predict": "predict CSV rows with a float or quantized model",
+    "demo": "the image's default command: both models on the bundled sample rows",
+    "bench": "throughput, peak memory and cold start of predict",
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] in (["-h"], ["--help"]):
+        print("usage: python -m housing <stage> [options]\n\nstages:\n" + "".join(
+            f"  {name:<9} {text}\n" for name, text in STAGES.items()), end="")
+        return 0
+    if not argv or argv[0] not in STAGES:
+        got = f"{argv[0]!r}" if argv else "nothing"
+        print(f"housing: error: expected a stage ({', '.join(STAGES)}), got {got}; "
+              f"see python -m housing --help", file=sys.stderr)
+        return 2
+    return importlib.import_module(f"housing.{argv[0]}").main(argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

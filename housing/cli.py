@@ -1,0 +1,69 @@
+"""What every stage's command line shares: one-line errors, exit status 2, atomic writes."""
+import argparse
+import functools
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+class UserError(ValueError):
+    """A mistake in what the user gave us: reported as one line, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is a UserError (one line) rather than usage + exit."""
+
+    def error(self, message):
+        raise UserError(f"{message} (see --help)")
+
+
+def command(prog):
+    """Wrap ``main(argv) -> int`` so a UserError prints one line on stderr and returns 2."""
+    def wrap(fn):
+        @functools.wraps(fn)
+        def main(argv=None):
+            try:
+                return fn(argv)
+            except UserError as e:
+                print(f"{prog}: error: {e}", file=sys.stderr)
+                return 2
+            except BrokenPipeError:
+                # `predict | head` closed the pipe: not an error of ours.  Point stdout
+                # at /dev/null so the interpreter's final flush does not complain.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                return 0
+            except KeyboardInterrupt:
+                print(f"{prog}: interrupted", file=sys.stderr)
+                return 130
+        return main
+    return wrap
+
+
+def atomic_write(path, data: bytes):
+    """Write ``data`` to ``path`` so that a reader, or a kill at any moment, sees the old
+    file or the new one, never half of one: write a hidden temporary in the same folder,
+    fsync, then rename over the target."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def display(path):
+    """A path as the user would type it: relative to the working directory when inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

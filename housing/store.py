@@ -1,0 +1,192 @@
+"""Reading and writing the pipeline's .npz files, and checking them on the way in.
+
+Every file holds two members: ``meta``, a JSON object stored as a byte string, and the
+numbers. Fewer members keep files small (each costs about 230 bytes of zip and .npy
+headers, more than the 9 parameters themselves). Files are written byte-identically on a
+re-run (fixed zip timestamps) and read with ``allow_pickle=False``, so loading one never
+runs code.
+"""
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from . import model as m
+from .cli import UserError, atomic_write, display
+from .config import FORMAT_VERSION, METHODS
+
+FORMAT = "housing"
+SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
+
+
+def save_npz(path, meta, arrays):
+    """Write ``meta`` (a dict) and ``arrays`` (name -> ndarray) to ``path`` atomically."""
+    members = {"meta": np.array(json.dumps(meta, sort_keys=True).encode())}
+    members.update(arrays)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, array in members.items():
+            npy = io.BytesIO()
+            np.lib.format.write_array(npy, np.asarray(array), allow_pickle=False)
+            # a fixed timestamp makes a re-run byte-identical
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            # each .npy header is mostly padding, and meta is text: deflate shrinks both
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, npy.getvalue())
+    atomic_write(path, buf.getvalue())
+
+
+def load_npz(path, what, names):
+    """Read members ``names`` (plus ``meta``) of an .npz; returns (meta dict, arrays dict).
+
+    Every way a file can be wrong becomes a UserError naming the file and the problem.
+    """
+    where = display(path)
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise UserError(f"{where}: no such file; expected {what} (run `make all` to build it)")
+    except IsADirectoryError:
+        raise UserError(f"{where}: is a folder; expected {what}") from None
+    except ValueError:
+        # np.load takes anything that is neither zip nor .npy for a pickle
+        raise UserError(f"{where}: not an .npz file (pickle or unknown format); "
+                        f"expected {what}") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as e:
+        raise UserError(f"{where}: unreadable ({e}); expected {what}") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise UserError(f"{where}: a single .npy array, not an .npz archive; expected {what}")
+    with npz:
+        wanted = ("meta",) + tuple(names)
+        if sorted(npz.files) != sorted(wanted):
+            raise UserError(f"{where}: expected {what} with members {', '.join(wanted)}; "
+                            f"got {', '.join(npz.files) or 'no members'}")
+        arrays = {}
+        for name in wanted:
+            try:
+                arrays[name] = npz[name]
+            except ValueError as e:
+                if "allow_pickle" in str(e):
+                    raise UserError(f"{where}: member '{name}' holds pickled Python objects, "
+                                    f"which could run code; refusing to load it") from None
+                raise UserError(f"{where}: member '{name}' is corrupt ({e})") from None
+            except (OSError, EOFError, zipfile.BadZipFile) as e:
+                raise UserError(f"{where}: truncated or corrupt ({e}); expected {what}") from None
+    meta = _meta(arrays.pop("meta"), where, what)
+    return meta, arrays
+
+
+def _meta(raw, where, what):
+    if raw.dtype.kind != "S" or raw.shape != ():
+        raise UserError(f"{where}: member 'meta' should be a JSON byte string, "
+                        f"got {raw.dtype} of shape {raw.shape}")
+    try:
+        meta = json.loads(raw[()].decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"{where}: member 'meta' is not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise UserError(f"{where}: not a housing file (meta has no format '{FORMAT}'); "
+                        f"expected {what}")
+    version = meta.get("version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        hint = ("a newer housing wrote it: upgrade housing, or rebuild it with `make all`"
+                if newer else "rebuild it with `make all`")
+        raise UserError(f"{where}: format version {version!r}, but this housing reads "
+                        f"version {FORMAT_VERSION}; {hint}")
+    return meta
+
+
+def _check_array(where, name, a, dtype, shape):
+    if a.dtype != np.dtype(dtype) or a.shape != shape:
+        raise UserError(f"{where}: '{name}' should be {np.dtype(dtype)} of shape {shape}, "
+                        f"got {a.dtype} of shape {a.shape}")
+
+
+def _check_features(where, meta):
+    features = meta.get("features")
+    if (not isinstance(features, list) or not features
+            or not all(isinstance(f, str) and f for f in features)
+            or len(set(features)) != len(features)):
+        raise UserError(f"{where}: 'features' should be a list of distinct names, "
+                        f"got {features!r}")
+    return len(features)
+
+
+# --- models -------------------------------------------------------------------------
+
+def save_float(path, coef, intercept, meta):
+    """A float model: ``params`` is float64 of shape (n_features + 1,), intercept last."""
+    meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="float")
+    save_npz(path, meta, {"params": np.append(coef, intercept).astype("<f8")})
+
+
+def save_quantized(path, q, meta):
+    """A quantized model: ``params`` is the uint8 payload of ``model.encode``."""
+    meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="quantized",
+                bits=q.bits, method=q.method)
+    save_npz(path, meta, {"params": np.frombuffer(m.encode(q), np.uint8)})
+
+
+def load_model(path, kind=None):
+    """Read and check a model file; ``kind`` ("float" or "quantized") is what the caller
+    expects, None for either. Returns a ``model.Model`` (quantized ones dequantized)."""
+    what = f"a {kind} model" if kind else "a model"
+    where = display(path)
+    meta, arrays = load_npz(path, what, ["params"])
+    if meta.get("kind") not in ("float", "quantized"):
+        raise UserError(f"{where}: not a model (kind {meta.get('kind')!r}); expected {what}")
+    if kind and meta["kind"] != kind:
+        raise UserError(f"{where}: expected {what}, got a {meta['kind']} model")
+    n = _check_features(where, meta)
+    params = arrays["params"]
+    if meta["kind"] == "float":
+        _check_array(where, "params", params, "<f8", (n + 1,))
+        coef, intercept = params[:n].copy(), float(params[n])
+    else:
+        bits, method = meta.get("bits"), meta.get("method")
+        if method not in METHODS:
+            raise UserError(f"{where}: unknown quantization method {method!r}; "
+                            f"expected one of {', '.join(METHODS)}")
+        if not isinstance(bits, int):
+            raise UserError(f"{where}: 'bits' should be an integer, got {bits!r}")
+        try:
+            size = sum(s for _, s in m.layout(method, bits, n))
+        except ValueError as e:
+            raise UserError(f"{where}: {e}") from None
+        _check_array(where, "params", params, np.uint8, (size,))
+        coef, intercept = m.dequantize(m.decode(params.tobytes(), method, bits, n))
+    if not (np.isfinite(coef).all() and np.isfinite(intercept)):
+        raise UserError(f"{where}: parameters are not all finite")
+    return m.Model(coef, intercept, meta)
+
+
+def payload_bytes(path):
+    """Bytes of the parameters themselves in a model file, without headers."""
+    _, arrays = load_npz(path, "a model", ["params"])
+    return arrays["params"].nbytes
+
+
+# --- the split ----------------------------------------------------------------------
+
+def save_split(path, arrays, meta):
+    save_npz(path, dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="split"),
+             {name: arrays[name] for name in SPLIT_ARRAYS})
+
+
+def load_split(path):
+    """Read and check the train/test split; returns (meta, arrays)."""
+    where = display(path)
+    meta, arrays = load_npz(path, "the train/test split", SPLIT_ARRAYS)
+    if meta.get("kind") != "split":
+        raise UserError(f"{where}: expected the train/test split, got {meta.get('kind')!r}")
+    n = _check_features(where, meta)
+    for part in ("train", "test"):
+        X, y = arrays[f"X_{part}"], arrays[f"y_{part}"]
+        rows = X.shape[0] if X.ndim else 0
+        _check_array(where, f"X_{part}", X, "<f8", (rows, n))
+        _check_array(where, f"y_{part}", y, "<f8", (rows,))
+        if not (np.isfinite(X).all() and np.isfinite(y).all()):
+            raise UserError(f"{where}: X_{part} or y_{part} holds non-finite values")
+    return meta, arrays
