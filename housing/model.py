@@ -43,8 +43,16 @@ class Model:
 
 def predict(model, X):
     """Predictions for X of shape (n_samples, n_features), columns in ``model.features``
-    order; returns shape (n_samples,), in units of $100,000."""
-    return X @ model.coef + model.intercept
+    order; returns shape (n_samples,), in units of $100,000.
+
+    One feature at a time, in a fixed order, rather than ``X @ coef``: BLAS picks its
+    summation order by memory layout and CPU, so the same row could come out a last bit
+    different from a file, from stdin, in a chunk of another size, or in the container.
+    """
+    y = np.full(len(X), model.intercept)
+    for j, c in enumerate(model.coef):
+        y += X[:, j] * c
+    return y
 
 
 @dataclass(frozen=True)

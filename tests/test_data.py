@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from sklearn.model_selection import train_test_split
+
+from housing import data
+from housing.cli import UserError
+from housing.config import FEATURES, N_ROWS
+
+
+@pytest.mark.parametrize("n, test_size, seed", [(20640, 0.2, 42), (20640, 0.2, 7),
+                                                (101, 0.33, 0), (10, 0.5, 3)])
+def test_split_draws_exactly_what_train_test_split_draws(n, test_size, seed):
+    idx = np.arange(n)
+    ref_train, ref_test = train_test_split(idx, test_size=test_size, random_state=seed)
+    train, test = data.split_indices(n, test_size, seed)
+    np.testing.assert_array_equal(train, ref_train)
+    np.testing.assert_array_equal(test, ref_test)
+
+
+def _good():
+    X = np.random.default_rng(0).normal(size=(N_ROWS, len(FEATURES)))
+    return X, X[:, 0].copy(), FEATURES
+
+
+def test_check_accepts_the_expected_shape():
+    data.check(*_good())
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda X, y, n: (X[:-1], y[:-1], n),
+     r"expected 20640 rows of 8 features; got X of shape \(20639, 8\)"),
+    (lambda X, y, n: (X, y, n[:-1] + ("Lon",)), r"expected features MedInc, .*; got .*, Lon$"),
+    (lambda X, y, n: (np.where(np.arange(len(X))[:, None] == 17, np.nan, X), y, n),
+     r"expected finite values; row 17, column 'MedInc' is nan"),
+])
+def test_check_names_what_is_wrong(damage, message):
+    with pytest.raises(UserError, match=message):
+        data.check(*damage(*_good()))
+
+
+def test_fingerprint_changes_with_one_value():
+    X, y, _ = _good()
+    before = data.fingerprint(X, y)
+    X[5, 3] += 1e-12
+    assert data.fingerprint(X, y) != before and len(before) == 64
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00garbage" * 100,
+                                     b"\x78\x9c" + bytes(range(256)) * 4])
+def test_a_damaged_cache_says_how_to_fix_it(tmp_path, monkeypatch, capsys, content):
+    (tmp_path / "cal_housing_py3.pkz").write_bytes(content)
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path))
+    out = tmp_path / "split.npz"
+    assert data.main(["--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "is damaged" in err
+    assert "delete cal_housing_py3.pkz there to download it again, or point " \
+           "SCIKIT_LEARN_DATA at a good copy" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--test-size", "1.5"], "--test-size must be between 0 and 1 (exclusive), got 1.5"),
+    (["--seed", "-1"], "--seed must be between 0 and 2**32 - 1, got -1"),
+    (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
+])
+def test_bad_arguments_get_one_line(capsys, args, message):
+    assert data.main(args) == 2
+    err = capsys.readouterr().err
+    assert err == f"housing data: error: {message}" + (" (see --help)" if "argument" in message
+                                                       else "") + "\n"
+
+
+def test_sample_rows_carry_their_true_values(tmp_path, built):
+    out = tmp_path / "sample.csv"
+    assert data.main(["--sample-from", str(built["split"]), "--sample", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    assert lines[0] == ",".join(FEATURES) + ",MedHouseVal"
+    assert len(lines) == 1 + 5 and all(len(line.split(",")) == 9 for line in lines)

@@ -1,0 +1,243 @@
+import csv
+import io
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from housing import predict as p
+from housing import store
+from housing.config import FEATURES, ROOT
+from housing.model import predict
+
+HEADER = ",".join(FEATURES)
+ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
+                 [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
+                 [2.0804, 42.0, 4.29, 1.12, 1206.0, 2.03, 37.84, -122.26]])
+
+
+def csv_text(rows=ROWS, header=HEADER, end="\n"):
+    return end.join([header] + [",".join(repr(v) for v in r) for r in rows.tolist()]) + end
+
+
+def run(capsys, monkeypatch, model, data, *extra):
+    """predict's CLI on ``data`` (bytes) from stdin: (exit status, stdout, stderr)."""
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    rc = p.main(["--model", str(model), *extra])
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def expected(model_path, rows=ROWS):
+    """What the CLI must print: the library's predictions, exactly."""
+    return "".join(f"{v!r}\n" for v in predict(store.load_model(model_path), rows).tolist())
+
+
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_library_predictions_match_a_matrix_product(built, kind):
+    model = store.load_model(built[kind])
+    X = np.random.default_rng(0).normal(size=(1000, 8)) * 100
+    np.testing.assert_allclose(predict(model, X), X @ model.coef + model.intercept,
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_predicts_what_the_model_says(capsys, monkeypatch, built, kind):
+    rc, out, err = run(capsys, monkeypatch, built[kind], csv_text().encode())
+    assert (rc, err) == (0, "") and out == expected(built[kind])
+
+
+def test_predictions_from_a_file_and_in_any_column_order(tmp_path, capsys, built):
+    order = [7, 2, 0, 5, 1, 6, 3, 4]
+    f = tmp_path / "rows.csv"
+    f.write_text(csv_text(ROWS[:, order], ",".join(FEATURES[i] for i in order)))
+    assert p.main(["--model", str(built["float"]), "--input", str(f)]) == 0
+    assert capsys.readouterr().out == expected(built["float"])
+
+
+ODDITIES = {
+    "crlf": csv_text(end="\r\n").encode(),
+    "no final newline": csv_text().rstrip("\n").encode(),
+    "bom": b"\xef\xbb\xbf" + csv_text().encode(),
+    "quoted header": csv_text(header=",".join(f'"{f}"' for f in FEATURES)).encode(),
+    "spaces": csv_text(header=" , ".join(FEATURES)).replace(",", " , ").encode(),
+    "exponents": csv_text().replace("322.0", "3.22e2").replace("8.3252", "832.52E-2").encode(),
+    "quoted values": csv_text().replace("41.0", '"41.0"').encode(),
+    "blank lines": csv_text().replace("\n", "\n\n", 2).encode() + b"\n \n",
+}
+
+
+@pytest.mark.parametrize("case", ODDITIES)
+def test_csv_oddities_that_must_work(capsys, monkeypatch, built, case):
+    rc, out, err = run(capsys, monkeypatch, built["float"], ODDITIES[case])
+    assert (rc, err) == (0, "") and out == expected(built["float"])
+
+
+BAD = {
+    "empty": (b"", "<stdin>: empty input; expected a header naming the columns "
+                   "(MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, "
+                   "Longitude) and rows of numbers"),
+    "header only": (HEADER.encode() + b"\n",
+                    "<stdin>: a header but no rows; expected at least one row of numbers"),
+    "missing column": (csv_text(ROWS[:, :7], ",".join(FEATURES[:7])).encode(),
+                       "<stdin>, line 1: missing column Longitude; expected MedInc, HouseAge, "
+                       "AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
+    "unknown column": (csv_text(header=HEADER.replace("AveRooms", "Rooms")).encode(),
+                       "<stdin>, line 1: unknown column 'Rooms'; expected MedInc, HouseAge, "
+                       "AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
+    "duplicate column": (csv_text(np.c_[ROWS, ROWS[:, :1]], HEADER + ",MedInc").encode(),
+                         "<stdin>, line 1: column 'MedInc' appears twice (columns 1 and 9)"),
+    "empty column name": (csv_text(np.c_[ROWS, ROWS[:, :1]], HEADER + ",").encode(),
+                          "<stdin>, line 1: column 9 of the header is empty; expected names "
+                          "from MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, "
+                          "Latitude, Longitude"),
+    "no header": (csv_text(header="1,2,3,4,5,6,7,8").encode(),
+                  "<stdin>, line 1: expected a header naming the columns (MedInc, HouseAge, "
+                  "AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude), got a row "
+                  "of numbers"),
+    "semicolons": (csv_text().replace(",", ";").encode(),
+                   "<stdin>, line 1: expected comma-separated values, but the header is "
+                   "separated by ';'"),
+    "tabs": (csv_text().replace(",", "\t").encode(),
+             "<stdin>, line 1: expected comma-separated values, but the header is "
+             "separated by '\\t'"),
+    "text value": (csv_text().replace("6.98", "n/a").encode(),
+                   "<stdin>, line 2, column 'AveRooms': expected a number, got 'n/a'"),
+    "empty value": (csv_text().replace(",558.0,", ",,").encode(),
+                    "<stdin>, line 3, column 'Population': expected a number, got an empty "
+                    "value"),
+    "nan": (csv_text().replace("2.03", "nan").encode(),
+            "<stdin>, line 4, column 'AveOccup': expected a finite number, got 'nan'"),
+    "inf": (csv_text().replace("-122.26", "-inf").encode(),
+            "<stdin>, line 4, column 'Longitude': expected a finite number, got '-inf'"),
+    "overflow": (csv_text().replace("37.85", "4e400").encode(),
+                 "<stdin>, line 3, column 'Latitude': '4e400' overflows to infinity"),
+    "short row": (csv_text().replace(",-122.25", "").encode(),
+                  "<stdin>, line 3: expected 8 comma-separated values, got 7"),
+    "long row": (csv_text().replace("-122.25", "-122.25,1").encode(),
+                 "<stdin>, line 3: expected 8 comma-separated values, got 9"),
+    "random bytes": (bytes(np.random.default_rng(0).integers(0, 256, 400, dtype=np.uint8)),
+                     "<stdin>, line 1: expected UTF-8 text, got byte 0x82 at position 2"),
+    "bad byte in a row": (csv_text().encode().replace(b"41.0", b"4\xff.0"),
+                          "<stdin>, line 2: expected UTF-8 text, got byte 0xff at position 9"),
+    "nul": (csv_text().replace("558.0", "55\x008.0").encode(),
+            "<stdin>, line 3: expected text, found a NUL byte"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_gets_one_line_and_status_2(capsys, monkeypatch, built, case):
+    data, message = BAD[case]
+    rc, out, err = run(capsys, monkeypatch, built["float"], data)
+    assert (rc, err) == (2, f"housing predict: error: {message}\n")
+
+
+def test_errors_beyond_the_first_chunk_name_the_right_line(capsys, monkeypatch, built):
+    rows = np.tile(ROWS, (70000, 1))  # more than one chunk of 65536 rows
+    text = csv_text(rows).splitlines()
+    text[200003] = text[200003].replace("-122.25", "x")  # file line 200004, ROWS[1]
+    rc, out, err = run(capsys, monkeypatch, built["float"], "\n".join(text).encode())
+    assert rc == 2 and err == ("housing predict: error: <stdin>, line 200004, column "
+                               "'Longitude': expected a number, got 'x'\n")
+    assert out.count("\n") == 3 * 65536  # three whole chunks were answered first
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "nowhere.npz"], "nowhere.npz: no such file; expected a model (run `make "
+                                 "all` to build it)"),
+    (["--input", "nowhere.csv"], "nowhere.csv: cannot read (No such file or directory)"),
+    (["--colour"], "unrecognized arguments: --colour (see --help)"),
+])
+def test_bad_arguments_get_one_line(capsys, monkeypatch, built, argv, message):
+    monkeypatch.chdir(built["float"].parent)
+    argv = ["--model", "float.npz"] + argv if argv[0] != "--model" else argv
+    assert p.main(argv) == 2
+    assert capsys.readouterr().err == f"housing predict: error: {message}\n"
+
+
+def test_fast_parser_agrees_with_exact_parser():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 8)) * 10.0 ** rng.integers(-5, 6, size=(500, 8))
+    lines = [",".join(f"{v:.{rng.integers(1, 18)}g}" for v in row) for row in X]
+    lines[7] = lines[7].replace(",", " , ")
+    lines[9] = ""
+    fast = p.parse_chunk(lines, 2, FEATURES, "t")
+    exact = p.parse_rows(lines, 2, FEATURES, "t")
+    assert fast.shape == (499, 8)
+    np.testing.assert_array_equal(fast, exact)
+
+
+def reference_parse(data):
+    """An independent reading of what the CLI promises: csv module, float(), finite."""
+    text = data.decode("utf-8-sig")
+    if "\0" in text:
+        raise ValueError("NUL")
+    lines = [line for line in text.splitlines() if line.strip()]
+    header = [h.strip() for h in next(csv.reader(lines[:1]))]
+    if sorted(header) != sorted(FEATURES):
+        raise ValueError("header")
+    rows = []
+    for fields in csv.reader(lines[1:]):
+        if len(fields) != len(header):
+            raise ValueError("row length")
+        values = [float(f.strip()) for f in fields]
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError("not finite")
+        rows.append([values[header.index(f)] for f in FEATURES])
+    if not rows:
+        raise ValueError("no rows")
+    return np.array(rows)
+
+
+def mutations(seed, count):
+    """Malformed variants of a good CSV: bytes dropped, doubled, swapped, or replaced."""
+    rng = np.random.default_rng(seed)
+    good = bytearray(csv_text(np.round(ROWS * rng.uniform(0.5, 2), 4)).encode())
+    alphabet = b',;"\t\r\n .-+eE0123456789nainfx\x00\xff\xef\xbb\xbf'
+    for _ in range(count):
+        b = bytearray(good)
+        for _ in range(rng.integers(1, 4)):
+            i = int(rng.integers(0, len(b)))
+            op = rng.integers(0, 4)
+            if op == 0:
+                del b[i]
+            elif op == 1:
+                b.insert(i, b[i])
+            elif op == 2:
+                b[i] = alphabet[rng.integers(0, len(alphabet))]
+            else:
+                b.insert(i, alphabet[rng.integers(0, len(alphabet))])
+        yield bytes(b)
+
+
+def test_generated_malformed_inputs_get_a_clean_error_or_the_right_answer(
+        capsys, monkeypatch, built):
+    model = store.load_model(built["float"])
+    outcomes = {"error": 0, "answer": 0}
+    for data in mutations(seed=0, count=600):
+        rc, out, err = run(capsys, monkeypatch, built["float"], data)
+        if rc == 0:
+            X = reference_parse(data)  # raises if the CLI accepted what it should not
+            assert out == "".join(f"{v!r}\n" for v in predict(model, X).tolist())
+            outcomes["answer"] += 1
+        else:
+            assert rc == 2 and err.startswith("housing predict: error: <stdin>")
+            assert err.count("\n") == 1 and "Traceback" not in err
+            outcomes["error"] += 1
+    assert min(outcomes.values()) > 50  # both kinds really were exercised
+
+
+def test_inference_imports_numpy_and_nothing_heavier(built):
+    code = ("import sys, runpy; sys.argv = ['housing', 'predict', '--model', sys.argv[1]]\n"
+            "try:\n    runpy.run_module('housing', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('sklearn', 'scipy', 'joblib', 'pandas'))\n"
+            "print(heavy, file=sys.stderr)")
+    run_ = subprocess.run([sys.executable, "-c", code, str(built["quantized"])],
+                          input=csv_text().encode(), capture_output=True, cwd=ROOT)
+    assert run_.returncode == 0
+    assert run_.stdout.decode() == expected(built["quantized"])
+    assert run_.stderr.decode().strip() == "[]"

@@ -1,0 +1,198 @@
+import numpy as np
+import pytest
+
+from housing import model as m
+from housing import quantize as qz
+from housing import store
+from housing.config import METHODS, SWEEP_BITS
+from housing.train import fit
+
+from conftest import synthetic, write_split
+
+
+@pytest.fixture(scope="module")
+def problem():
+    X, y = synthetic()
+    coef, intercept = fit(X, y)
+    return coef, intercept, X, y
+
+
+def r2(y, pred):
+    return 1 - np.mean((y - pred) ** 2) / np.var(y)
+
+
+def out_of_range(q, coef):
+    """Coefficients a symmetric grid clamps: |w| beyond its largest level."""
+    return np.abs(coef) > m.qmax(q.bits) * m.steps(q) * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("bits", SWEEP_BITS)
+def test_round_trip_within_half_a_step_and_zero_exact(problem, method, bits):
+    coef, intercept, X, y = problem
+    coef = coef.copy()
+    coef[2] = 0.0  # zero must come back exactly
+    q = qz.quantize(method, coef, intercept, X, y, bits)
+    w_hat, _ = m.dequantize(q)
+    # the zero point is on every grid and dequantizes to exactly 0.0
+    zeros = m.Quantized(q.method, bits, np.full(8, q.zero_point), q.scale, q.zero_point,
+                        q.intercept, q.exponents)
+    assert (m.dequantize(zeros)[0] == 0.0).all()
+    err = np.abs(w_hat - coef)
+    if method == "error-compensating":
+        # GPTQ moves coefficients on purpose; its bound is on each code's own rounding:
+        # every value lies on the grid, within the grid's range
+        assert np.allclose(w_hat / m.steps(q), np.round(w_hat / m.steps(q)))
+    else:
+        assert w_hat[2] == 0.0 and q.codes[2] == q.zero_point  # zero in, zero out
+        inside = ~out_of_range(q, coef) if q.exponents is not None else np.ones(8, bool)
+        assert (err[inside] <= m.steps(q)[inside] / 2 * (1 + 1e-9)).all()
+        # a clamped coefficient sits on the grid's last level, on its own side
+        k = m.qmax(bits)
+        assert (np.abs(q.codes[~inside] - q.zero_point) == k).all()
+    assert (0 <= q.codes).all() and (q.codes < 2 ** bits).all()
+
+
+@pytest.mark.parametrize("bits", [2, 3, 8, 16])
+def test_minmax_bound_is_half_a_step_everywhere(bits):
+    w = np.random.default_rng(bits).normal(size=20)
+    q = qz.minmax(w, 1.0, bits)
+    assert np.abs(m.dequantize(q)[0] - w).max() <= float(q.scale) / 2 * (1 + 1e-6)
+
+
+def test_minmax_known_answer():
+    # range [-1, 2] widened to include 0 already; 2 bits: 3 steps of 1.0, zero point 1
+    q = qz.minmax(np.array([-1.0, 0.0, 0.4, 0.6, 2.0]), 5.0, 2)
+    assert q.scale == np.float32(1.0) and q.zero_point == 1
+    np.testing.assert_array_equal(q.codes, [0, 1, 1, 2, 3])
+    np.testing.assert_array_equal(m.dequantize(q)[0], [-1.0, 0.0, 0.0, 1.0, 2.0])
+    assert m.dequantize(q)[1] == 5.0
+
+
+def test_symmetric_grid_known_answer():
+    # one feature of unit spread: exponent 0; 3 bits: levels -3..3, scale max|w|/3
+    X = np.random.default_rng(0).choice([-1.0, 1.0], size=(1000, 1))
+    w = np.array([0.9])
+    codes, e, values = qz._round(w, np.array([0]), 0.3, 3)
+    assert (codes, e, values) == ([6], [0], [pytest.approx(0.9)])
+    # a small coefficient gets a finer power-of-two step instead of rounding to zero
+    codes, e, values = qz._round(np.array([0.05]), np.array([0]), 0.3, 3)
+    # 3 * 0.3 / 2**4 >= 0.05: exponent 4; 0.05 * 16 / 0.3 = 2.67 -> 3 steps of 0.3 / 16
+    assert e[0] == 4 and values[0] == pytest.approx(3 * 0.3 / 16)
+    q = qz.standardized(w, X, X[:, 0] * 0.9, 3)
+    assert m.dequantize(q)[0][0] == pytest.approx(0.9, rel=1e-6)
+
+
+@pytest.mark.parametrize("bits", SWEEP_BITS)
+def test_error_compensating_never_worse_than_rounding_on_training_objective(problem, bits):
+    coef, intercept, X, y = problem
+    rtn = qz.standardized(coef, X, y, bits)
+    gptq = qz.error_compensating(coef, X, y, bits)
+    assert (qz.train_objective(gptq, coef, intercept, X)
+            <= qz.train_objective(rtn, coef, intercept, X) * (1 + 1e-9))
+
+
+def test_error_compensation_absorbs_a_correlated_error():
+    # two nearly identical features: rounding one, GPTQ moves the other to compensate
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=5000)
+    X = np.column_stack([x, x + 0.05 * rng.normal(size=5000)])
+    coef = np.array([0.33, 0.33])
+    H = np.cov(X.T, bias=True)
+    codes, e, values = qz._gptq(coef, np.array([0, 0]), np.array([0.25]), 3, H)
+    rtn = qz._round(coef, np.array([0, 0]), 0.25, 3)[2]
+    loss = [(v - coef) @ H @ (v - coef) for v in (values[0], rtn)]
+    assert loss[0] < loss[1] / 2
+
+
+@pytest.mark.parametrize("bits", [2, 4, 8])
+def test_bias_correction_is_a_least_squares_refit_of_the_intercept(problem, bits):
+    coef, intercept, X, y = problem
+    q = qz.bias_corrected(coef, X, y, bits)
+    w_hat, b_hat = m.dequantize(q)
+    (reference,), *_ = np.linalg.lstsq(np.ones((len(X), 1)), y - X @ w_hat, rcond=None)
+    assert b_hat == pytest.approx(reference, abs=1e-5)  # stored as float32
+    np.testing.assert_array_equal(q.codes, qz.minmax(coef, intercept, bits).codes)
+
+
+def test_training_objective_is_the_increase_in_training_mse(problem):
+    coef, intercept, X, y = problem
+    q = qz.standardized(coef, X, y, 3)
+    w_hat, b_hat = m.dequantize(q)
+    increase = np.mean((X @ w_hat + b_hat - y) ** 2) - np.mean((X @ coef + intercept - y) ** 2)
+    assert qz.train_objective(q, coef, intercept, X) == pytest.approx(increase, rel=1e-6)
+
+
+@pytest.mark.parametrize("bits, floor", [(8, 0.001), (4, 0.01), (3, 0.03), (2, 0.06)])
+def test_auto_keeps_the_model(problem, bits, floor):
+    # the R² drop promised in the README, on housing-shaped synthetic data
+    coef, intercept, X, y = problem
+    q = qz.choose(qz.quantize_all(coef, intercept, X, y, bits), coef, intercept, X)
+    w_hat, b_hat = m.dequantize(q)
+    assert r2(y, X @ coef + intercept) - r2(y, X @ w_hat + b_hat) < floor
+
+
+def test_minmax_without_bias_correction_collapses_like_published_versions(problem):
+    # why the other methods exist: the intercept fixed, 3-bit codes, features near -120
+    coef, intercept, X, y = problem
+    w_hat, b_hat = m.dequantize(qz.minmax(coef, intercept, 3))
+    assert r2(y, X @ w_hat + b_hat) < 0
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("bits", range(2, 17))
+def test_payload_round_trips_through_bytes(problem, method, bits):
+    coef, intercept, X, y = problem
+    q = qz.quantize(method, coef, intercept, X, y, bits)
+    payload = m.encode(q)
+    assert len(payload) == sum(size for _, size in m.layout(method, bits, 8))
+    back = m.decode(payload, method, bits, 8)
+    np.testing.assert_array_equal(m.dequantize(back)[0], m.dequantize(q)[0])
+    assert m.dequantize(back)[1] == m.dequantize(q)[1]
+
+
+def test_payload_sizes_at_the_targets():
+    assert [sum(s for _, s in m.layout("error-compensating", b, 8)) for b in (8, 4, 3, 2)] \
+        == [24, 20, 19, 18]
+
+
+@pytest.mark.parametrize("bits", range(1, 17))
+def test_bit_packing_round_trip(bits):
+    codes = np.random.default_rng(bits).integers(0, 2 ** bits, size=13)
+    packed = m.pack_bits(codes, bits)
+    assert len(packed) == -(-13 * bits // 8)
+    np.testing.assert_array_equal(m.unpack_bits(packed, bits, 13), codes)
+
+
+def test_auto_is_chosen_without_the_test_split(tmp_path, built):
+    # replace the test split with garbage: auto must pick the same model, byte for byte
+    meta, split = store.load_split(built["split"])
+    split["X_test"] = np.full_like(split["X_test"], 1e6)
+    split["y_test"] = -split["y_test"]
+    poisoned = tmp_path / "poisoned.npz"
+    store.save_split(poisoned, split, meta)
+    out = tmp_path / "q.npz"
+    assert qz.main(["--model", str(built["float"]), "--data", str(poisoned),
+                    "--out", str(out)]) == 0
+    assert out.read_bytes() == built["quantized"].read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--bits", "1"], "--bits must be between 2 and 16, got 1"),
+    (["--bits", "17"], "--bits must be between 2 and 16, got 17"),
+    (["--method", "kmeans"], "--method must be auto or one of minmax, bias-corrected, "
+                             "standardized, error-compensating, got 'kmeans'"),
+])
+def test_bad_arguments_get_one_line_and_write_nothing(tmp_path, capsys, built, args, message):
+    out = tmp_path / "q.npz"
+    rc = qz.main(args + ["--model", str(built["float"]), "--data", str(built["split"]),
+                         "--out", str(out)])
+    assert rc == 2 and capsys.readouterr().err == f"housing quantize: error: {message}\n"
+    assert not out.exists()
+
+
+def test_a_model_from_another_split_is_refused(tmp_path, capsys, built):
+    other = write_split(tmp_path / "split7.npz", *synthetic(), seed=7)
+    assert qz.main(["--model", str(built["float"]), "--data", str(other),
+                    "--out", str(tmp_path / "q.npz")]) == 2
+    assert "was trained on another split than" in capsys.readouterr().err

@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LinearRegression
+
+from housing.train import fit
+
+from conftest import TRUE_COEF, TRUE_INTERCEPT, synthetic
+
+
+def test_known_answer_is_recovered_exactly():
+    # y = 3 + 1*x0 + 2*x1, no noise: the fit must give exactly these numbers back
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    coef, intercept = fit(X, 3 + X @ [1.0, 2.0])
+    np.testing.assert_allclose(coef, [1.0, 2.0], atol=1e-12)
+    assert intercept == pytest.approx(3.0, abs=1e-12)
+
+
+def test_noisy_synthetic_recovers_true_coefficients():
+    X, y = synthetic(n=20000, noise=0.01)
+    coef, intercept = fit(X, y)
+    np.testing.assert_allclose(coef, TRUE_COEF, rtol=1e-3, atol=1e-6)
+    assert intercept == pytest.approx(TRUE_INTERCEPT, abs=0.01)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fit_matches_lstsq_with_a_column_of_ones(seed):
+    X, y = synthetic(n=500, seed=seed)
+    A = np.column_stack([X, np.ones(len(X))])
+    reference, *_ = np.linalg.lstsq(A, y, rcond=None)
+    coef, intercept = fit(X, y)
+    # Population's coefficient is 2e-6: compare predictions, which is what matters
+    np.testing.assert_allclose(X @ coef + intercept, A @ reference, atol=1e-8)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fit_matches_scikit_learn_linear_regression(seed):
+    X, y = synthetic(n=500, seed=seed)
+    model = LinearRegression().fit(X, y)
+    coef, intercept = fit(X, y)
+    np.testing.assert_allclose(coef, model.coef_, rtol=1e-10, atol=1e-14)
+    assert intercept == pytest.approx(model.intercept_, abs=1e-10)
