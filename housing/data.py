@@ -10,6 +10,7 @@ reads ``$SCIKIT_LEARN_DATA`` (or ~/scikit_learn_data) and downloads when the cac
 """
 import hashlib
 import math
+import warnings
 
 import numpy as np
 
@@ -22,7 +23,9 @@ def fetch():
     """X of shape (20640, 8) float64, y of shape (20640,) in $100,000, feature names."""
     from sklearn.datasets import fetch_california_housing, get_data_home
     try:
-        bunch = fetch_california_housing()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Retry downloading ...": the error says it all
+            bunch = fetch_california_housing()
     except OSError as e:  # urllib's URLError, a socket error: no cache and no download
         raise UserError(f"California Housing is not in scikit-learn's cache "
                         f"({get_data_home()}) and could not be downloaded ({e}); "

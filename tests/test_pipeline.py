@@ -1,0 +1,154 @@
+"""The Makefile as the pipeline, run for real in a copy of the repo on synthetic data."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from housing import store
+from housing.config import PARAMS, ROOT
+
+from conftest import synthetic, write_split
+
+STAGES = ["housing data", "housing train", "housing quantize", "housing report"]
+
+
+def make(cwd, *args, check=True):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    run = subprocess.run(["make", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    if check and run.returncode:
+        raise AssertionError(run.stdout + run.stderr)
+    return run
+
+
+def ran(run):
+    """The stages a make run executed, in order."""
+    return [s for line in run.stdout.splitlines() for s in STAGES if f"-m {s}" in line]
+
+
+@pytest.fixture
+def sandbox(tmp_path):
+    """The repo's pipeline in a temporary folder, with a synthetic split already built
+    (the data stage needs the real data set) and the parameters at their defaults."""
+    for name in ("housing", ".github"):
+        shutil.copytree(ROOT / name, tmp_path / name, copy_function=shutil.copy2,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Makefile", "README.md", "requirements.txt"):
+        shutil.copy2(ROOT / name, tmp_path / name)
+    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
+    return built_split(tmp_path)
+
+
+def built_split(root):
+    """Parameters at their defaults, then a synthetic split newer than them: what the
+    data stage would have left."""
+    params = root / "artifacts" / "params"
+    params.mkdir(parents=True)
+    for name, value in [("SEED", 42), ("TEST_SIZE", 0.2), ("BITS", 8), ("METHOD", "auto"),
+                        ("IMAGE", "housing:latest"), ("BASE_IMAGE", "")]:
+        (params / name).write_text(f"{value}\n")
+    time.sleep(0.01)
+    write_split(root / "artifacts" / "data" / "split.npz", *synthetic())
+    return root
+
+
+def test_make_n_all_shows_the_stage_chain():
+    run = make(ROOT, "-n", "-B", "all")
+    assert ran(run) == STAGES
+    assert f"--seed {PARAMS.seed} --test-size {PARAMS.test_size}" in run.stdout
+    assert f"--bits {PARAMS.bits} --method {PARAMS.method}" in run.stdout
+
+
+def test_makefile_defaults_are_the_config_defaults():
+    run = make(ROOT, "help")
+    assert (f"SEED={PARAMS.seed} TEST_SIZE={PARAMS.test_size} BITS={PARAMS.bits} "
+            f"METHOD={PARAMS.method}") in run.stdout
+
+
+def test_help_lists_each_target_on_one_line():
+    lines = make(ROOT, "help").stdout.splitlines()
+    for target in ("all", "test", "report", "report-check", "clean", "bench", "docker",
+                   "docker-run", "lint"):
+        assert sum(line.split()[0] == target for line in lines if line.startswith("  ")) == 1
+
+
+def test_a_second_run_does_nothing_and_a_parameter_reruns_what_reads_it(sandbox):
+    assert ran(make(sandbox, "all")) == STAGES[1:]
+    second = make(sandbox, "all")
+    assert ran(second) == [] and "Nothing to be done for 'all'" in second.stdout
+    assert make(sandbox, "-q", "all", check=False).returncode == 0
+    assert ran(make(sandbox, "all", "BITS=4")) == ["housing quantize", "housing report"]
+    assert ran(make(sandbox, "all", "BITS=4")) == []
+    mx = json.loads((sandbox / "artifacts" / "metrics.json").read_text())
+    assert mx["quantized"]["bits"] == 4
+    assert ran(make(sandbox, "all", "BITS=4", "METHOD=minmax")) == STAGES[2:]
+
+
+def test_a_failed_stage_overwrites_nothing(sandbox):
+    make(sandbox, "all")
+    model = sandbox / "artifacts" / "models" / "quantized.npz"
+    before = model.read_bytes()
+    run = make(sandbox, "all", "METHOD=kmeans", check=False)
+    assert run.returncode != 0
+    assert "housing quantize: error: --method must be auto or one of" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert model.read_bytes() == before
+
+
+def test_report_twice_changes_nothing(sandbox):
+    make(sandbox, "all")
+    readme = (sandbox / "README.md").read_bytes()
+    make(sandbox, "report")
+    make(sandbox, "report")
+    assert (sandbox / "README.md").read_bytes() == readme
+    assert make(sandbox, "report-check").returncode == 0
+
+
+def test_parallel_make_gives_the_same_metrics(sandbox, tmp_path_factory):
+    other = tmp_path_factory.mktemp("serial")
+    shutil.copytree(sandbox, other, symlinks=True, dirs_exist_ok=True)
+    make(sandbox, "-j4", "all")
+    make(other, "all")
+    metrics = [json.loads((d / "artifacts" / "metrics.json").read_text()) for d in (sandbox, other)]
+    assert metrics[0] == metrics[1]
+
+
+def complete(path):
+    """Every file under artifacts/ is absent or complete and loadable."""
+    for f in path.rglob("*"):
+        if f.is_dir():
+            continue
+        if f.suffix == ".npz":
+            store.load_split(f) if f.parent.name == "data" else store.load_model(f)
+        elif f.suffix == ".json":
+            json.loads(f.read_text())
+        elif f.parent.name == "params":
+            assert f.read_text().endswith("\n")
+        else:
+            raise AssertionError(f"unexpected file {f}")
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.45, 0.6])
+def test_sigkill_at_any_moment_leaves_artifacts_absent_or_complete(sandbox, delay):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    proc = subprocess.Popen(["make", "all", "BITS=3"], cwd=sandbox, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)  # make and the stage it is running
+    proc.wait()
+    complete(sandbox / "artifacts")
+    make(sandbox, "all", "BITS=3")
+    complete(sandbox / "artifacts")
+    after = json.loads((sandbox / "artifacts" / "metrics.json").read_text())
+    make(sandbox, "clean")
+    built_split(sandbox)
+    make(sandbox, "all", "BITS=3")
+    fresh = json.loads((sandbox / "artifacts" / "metrics.json").read_text())
+    assert after == fresh
+    assert not list(sandbox.rglob(".*.tmp"))
+    np.testing.assert_equal(after["quantized"]["bits"], 3)
