@@ -31,6 +31,7 @@ IMAGE_ID := $(A)/image.id
 COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
           housing/model.py housing/store.py
 NUMPY_VERSION = $(shell sed -n 's/^numpy==//p' requirements.txt)
+DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 
 # Make tracks files, not variable values: each parameter is kept in a file under
 # $(PARAMS), rewritten (atomically) only when its value changes, and the stages that read
@@ -97,6 +98,9 @@ $(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(COMMON) housing/predict
 	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
 	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --iidfile $(@D)/.$(@F).tmp -t $(IMAGE) .
 	mv $(@D)/.$(@F).tmp $@
+	@base=$$(docker image inspect -f '{{.Size}}' $(or $(BASE_IMAGE),$(DEFAULT_BASE)) 2>/dev/null || echo 0); \
+	 size=$$(docker image inspect -f '{{.Size}}' $(IMAGE)); \
+	 echo "docker: $(IMAGE) is $$((size / 1000000)) MB, $$(((size - base) / 1000000)) MB over its base"
 
 RUN_IMAGE = docker run -i --rm --network none --read-only $(IMAGE)
 

@@ -1,0 +1,117 @@
+"""Benchmark: figures to read, never assertions.
+
+    python -m housing bench [--rows 1000000] [--repeat 5] [--model artifacts/models/quantized.npz]
+
+Prints, each as the median of ``--repeat`` runs measured here and now:
+
+- predict over a CSV of ``--rows`` rows: rows per second, peak memory (the child's max
+  RSS), and when the first prediction came out (it streams);
+- cold start: ``python -m housing predict`` on 5 rows, against the usual script that
+  loads a joblib model into scikit-learn (tests/baseline/predict.py);
+- ``make all`` from clean artifacts in a copy of the repo, against the usual two
+  scikit-learn scripts for train and quantize (tests/baseline/).
+
+It needs the venv's scikit-learn for the baselines and the data set for ``make all``.
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import store
+from .cli import Parser, command
+from .config import FEATURES, QUANTIZED_MODEL, ROOT, SPLIT
+
+BASELINE = ROOT / "tests" / "baseline"
+
+
+def run(argv, stdin=None, cwd=None):
+    """Run a command; returns (seconds, peak RSS in MB, seconds to first output byte)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, cwd=cwd,
+                            stderr=subprocess.PIPE, env=env)
+    first = None
+    while chunk := proc.stdout.read1(1 << 16):
+        first = first or time.perf_counter() - start
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"bench: {' '.join(map(str, argv))} failed:\n{err.decode()}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, first
+
+
+def median_of(repeat, argv, stdin_path=None, cwd=None, before=None):
+    results = []
+    for _ in range(repeat):
+        if before:
+            before()
+        with open(stdin_path or os.devnull, "rb") as f:
+            results.append(run(argv, stdin=f, cwd=cwd))
+    return [statistics.median(r[i] for r in results) for i in range(3)]
+
+
+def write_rows(path, n):
+    """n rows of the test split, repeated, as CSV: realistic values, ~70 bytes a row."""
+    _, split = store.load_split(SPLIT)
+    lines = [",".join(repr(v) for v in row) for row in split["X_test"].tolist()]
+    with open(path, "w") as f:
+        f.write(",".join(FEATURES) + "\n")
+        for i in range(0, n, len(lines)):
+            f.write("\n".join(lines[: n - i]) + "\n")
+    return path
+
+
+def _parser():
+    p = Parser(prog="housing bench", description=__doc__.splitlines()[0])
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows in the big CSV")
+    p.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
+    p.add_argument("--model", default=QUANTIZED_MODEL, help="the model predict uses")
+    return p
+
+
+@command("housing bench")
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    py = sys.executable
+    predict = [py, "-m", "housing", "predict", "--model", str(args.model)]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        big = write_rows(tmp / "big.csv", args.rows)
+        small = write_rows(tmp / "small.csv", 5)
+        mb = big.stat().st_size / 1e6
+        secs, peak, first = median_of(args.repeat, predict + ["--input", str(big)])
+        print(f"bench: predict, {args.rows:,} rows ({mb:.0f} MB of CSV): {secs:.2f} s, "
+              f"{args.rows / secs:,.0f} rows/s, peak {peak:.0f} MB, first prediction "
+              f"after {first * 1000:.0f} ms")
+
+        joblib_model = tmp / "model.joblib"
+        subprocess.run([py, BASELINE / "train.py", joblib_model], check=True,
+                       capture_output=True, cwd=tmp)
+        ours = median_of(args.repeat, predict, small)[0]
+        theirs = median_of(args.repeat, [py, BASELINE / "predict.py", joblib_model], small)[0]
+        print(f"bench: cold start, 5 rows: {ours * 1000:.0f} ms; joblib + scikit-learn "
+              f"script {theirs * 1000:.0f} ms; ratio {ours / theirs:.2f}")
+
+        repo = tmp / "repo"
+        for name in ("housing", ".github"):
+            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+        for name in ("Makefile", "README.md", "requirements.txt"):
+            shutil.copy2(ROOT / name, repo / name)
+        (repo / ".venv").symlink_to(ROOT / ".venv")  # copy2 kept mtimes: no re-install
+
+        def clean():
+            shutil.rmtree(repo / "artifacts", ignore_errors=True)
+
+        ours = median_of(args.repeat, ["make", "all"], cwd=repo, before=clean)[0]
+        script = (f"{py} {BASELINE / 'train.py'} m.joblib && "
+                  f"{py} {BASELINE / 'quantize.py'} m.joblib q.joblib")
+        theirs = median_of(args.repeat, ["bash", "-c", script], cwd=tmp)[0]
+        print(f"bench: make all from clean: {ours:.2f} s; the usual train + quantize "
+              f"scripts {theirs:.2f} s; ratio {ours / theirs:.2f}")
+    return 0
