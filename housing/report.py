@@ -17,6 +17,7 @@ from .config import (FIGURE, FLOAT_MODEL, METHODS, METRICS, QUANTIZED_MODEL, REA
                      SPLIT, SWEEP_BITS)
 
 DIGITS = 8  # decimals kept in metrics.json: far below any difference that matters
+RESAMPLES = 200  # bootstrap draws of the test rows for the noise of an R² change
 
 
 def _round(x):
@@ -34,6 +35,17 @@ def scores(y, pred, reference):
             "max_abs_diff_vs_float": _round(np.max(np.abs(pred - reference)))}
 
 
+def r2_change_se(y, pred, reference, seed=0):
+    """Standard error of R²(pred) - R²(reference) over the test rows, by a paired
+    bootstrap: how much the change would move on another draw of test rows."""
+    import numpy as np
+    idx = np.random.default_rng(seed).integers(0, len(y), (RESAMPLES, len(y)))
+    yb = y[idx]
+    var = yb.var(axis=1)
+    change = (np.mean((yb - reference[idx]) ** 2, axis=1) - np.mean((yb - pred[idx]) ** 2, axis=1)) / var
+    return float(change.std())
+
+
 def sweep(coef, intercept, split):
     """Every method at every width of SWEEP_BITS, scored on both splits."""
     import numpy as np
@@ -48,8 +60,10 @@ def sweep(coef, intercept, split):
         for method, q in results.items():
             w, b = m.dequantize(q)
             test = scores(yt, Xt @ w + b, reference)
+            pred = Xt @ w + b
             rows.append({"method": method, "bits": bits, "auto": method == picked,
                          "r2_test": test["r2"], "mse_test": test["mse"],
+                         "r2_change_se": _round(r2_change_se(yt, pred, reference)),
                          "r2_train": _round(1 - np.mean((X @ w + b - y) ** 2) / np.var(y)),
                          "max_abs_diff_vs_float": test["max_abs_diff_vs_float"],
                          "payload_bytes": len(m.encode(q))})
@@ -117,15 +131,22 @@ def metrics_table(mx):
 def sweep_table(mx):
     by = {(r["method"], r["bits"]): r for r in mx["sweep"]}
     bits = sorted({r["bits"] for r in mx["sweep"]})
-    lines = ["Test R² (payload bytes) for each method and width; **bold**: the method `auto` "
-             "picks from the training split alone.", "",
-             "| bits | " + " | ".join(METHODS) + " |", "|---" * (len(METHODS) + 1) + "|"]
+    lines = ["Test R² (payload bytes) of each method at each width; **bold**: the method "
+             "`auto` picks, from the training split alone. Last column: how far `auto`'s "
+             "pick moves test R² from the float model's, ± its standard error over "
+             f"{RESAMPLES} bootstrap draws of the test rows; a change within two standard "
+             "errors of zero is noise, which another draw of test rows could reverse.", "",
+             "| bits | " + " | ".join(METHODS) + " | auto − float |",
+             "|---" * (len(METHODS) + 2) + "|"]
     for b in bits:
         cells = []
         for method in METHODS:
             r = by[(method, b)]
             cell = f"{r['r2_test']:.4f} ({r['payload_bytes']} B)"
             cells.append(f"**{cell}**" if r["auto"] else cell)
+        pick = next(by[(method, b)] for method in METHODS if by[(method, b)]["auto"])
+        change = pick["r2_test"] - mx["float"]["r2"]
+        cells.append(f"{change:+.4f} ± {pick['r2_change_se']:.4f}")
         lines.append(f"| {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
