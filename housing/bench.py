@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from . import store
-from .cli import Parser, command
+from .cli import Parser, UserError, command
 from .config import FEATURES, QUANTIZED_MODEL, ROOT, SPLIT
 
 BASELINE = ROOT / "tests" / "baseline"
@@ -78,6 +78,9 @@ def _parser():
 @command("housing bench")
 def main(argv=None):
     args = _parser().parse_args(argv)
+    if args.rows < 1 or args.repeat < 1:
+        raise UserError(f"--rows and --repeat must be at least 1, got {args.rows} and "
+                        f"{args.repeat}")
     py = sys.executable
     predict = [py, "-m", "housing", "predict", "--model", str(args.model)]
     with tempfile.TemporaryDirectory() as tmp:
