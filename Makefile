@@ -44,6 +44,9 @@ $(shell mkdir -p $(PARAMS) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))
   { printf '%s\n' "$$v" > $$f.tmp && mv $$f.tmp $$f; }; done)
 endif
 endif
+# a parameter file that is missing (as under `make -n` on a fresh clone) holds its value
+$(PARAMS)/%:
+	@mkdir -p $(@D) && printf '%s\n' '$($*)' > $@
 
 .PHONY: help all data train quantize report report-check test bench clean docker docker-run lint
 
