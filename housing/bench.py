@@ -29,14 +29,31 @@ from .config import FEATURES, QUANTIZED_MODEL, ROOT, SPLIT
 BASELINE = ROOT / "tests" / "baseline"
 
 
+def plain_env():
+    """This environment without what a parent make exports, so a make run here starts
+    afresh (no inherited flags, job server or MAKELEVEL)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+
+
+def copy_repo(dest):
+    """What the pipeline needs of the repo, copied with mtimes kept (so make sees nothing
+    newer than it is) and the venv linked rather than rebuilt."""
+    for name in ("housing", ".github"):
+        shutil.copytree(ROOT / name, dest / name, copy_function=shutil.copy2,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Makefile", "README.md", "requirements.txt"):
+        shutil.copy2(ROOT / name, dest / name)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
 def run(argv, stdin=None, cwd=None):
     """Run a command; returns (seconds, peak RSS in MB, seconds to first output byte)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, cwd=cwd,
-                            stderr=subprocess.PIPE, env=env)
+                            stderr=subprocess.PIPE, env=plain_env())
     first = None
-    while chunk := proc.stdout.read1(1 << 16):
+    while proc.stdout.read1(1 << 16):
         first = first or time.perf_counter() - start
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -101,12 +118,7 @@ def main(argv=None):
         print(f"bench: cold start, 5 rows: {ours * 1000:.0f} ms; joblib + scikit-learn "
               f"script {theirs * 1000:.0f} ms; ratio {ours / theirs:.2f}")
 
-        repo = tmp / "repo"
-        for name in ("housing", ".github"):
-            shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        for name in ("Makefile", "README.md", "requirements.txt"):
-            shutil.copy2(ROOT / name, repo / name)
-        (repo / ".venv").symlink_to(ROOT / ".venv")  # copy2 kept mtimes: no re-install
+        repo = copy_repo(tmp / "repo")
 
         def clean():
             shutil.rmtree(repo / "artifacts", ignore_errors=True)

@@ -54,7 +54,7 @@ def load_npz(path, what, names):
         raise UserError(f"{where}: not an .npz file (pickle or unknown format); "
                         f"expected {what}") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
-        raise UserError(f"{where}: unreadable ({e}); expected {what}") from None
+        raise UserError(f"{where}: truncated or corrupt ({e}); expected {what}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise UserError(f"{where}: a single .npy array, not an .npz archive; expected {what}")
     with npz:

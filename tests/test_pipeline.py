@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from housing import store
+from housing.bench import copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 
 from conftest import synthetic, write_split
@@ -18,8 +19,8 @@ STAGES = ["housing data", "housing train", "housing quantize", "housing report"]
 
 
 def make(cwd, *args, check=True):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
-    run = subprocess.run(["make", *args], cwd=cwd, env=env, capture_output=True, text=True)
+    run = subprocess.run(["make", *args], cwd=cwd, env=plain_env(), capture_output=True,
+                         text=True)
     if check and run.returncode:
         raise AssertionError(run.stdout + run.stderr)
     return run
@@ -34,13 +35,7 @@ def ran(run):
 def sandbox(tmp_path):
     """The repo's pipeline in a temporary folder, with a synthetic split already built
     (the data stage needs the real data set) and the parameters at their defaults."""
-    for name in ("housing", ".github"):
-        shutil.copytree(ROOT / name, tmp_path / name, copy_function=shutil.copy2,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Makefile", "README.md", "requirements.txt"):
-        shutil.copy2(ROOT / name, tmp_path / name)
-    (tmp_path / ".venv").symlink_to(ROOT / ".venv")
-    return built_split(tmp_path)
+    return built_split(copy_repo(tmp_path))
 
 
 def built_split(root):
@@ -134,8 +129,7 @@ def complete(path):
 
 @pytest.mark.parametrize("delay", [0.05, 0.15, 0.3, 0.45, 0.6])
 def test_sigkill_at_any_moment_leaves_artifacts_absent_or_complete(sandbox, delay):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
-    proc = subprocess.Popen(["make", "all", "BITS=3"], cwd=sandbox, env=env,
+    proc = subprocess.Popen(["make", "all", "BITS=3"], cwd=sandbox, env=plain_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     time.sleep(delay)

@@ -71,7 +71,7 @@ CASES = {
     "pickled member": (lambda p, src: _pickled(p),
                        r"member 'meta' holds pickled Python objects, which could run code; "
                        r"refusing to load it"),
-    "truncated": (_truncated, r"unreadable \(File is not a zip file\); expected a model"),
+    "truncated": (_truncated, r"truncated or corrupt \(File is not a zip file\); expected a model"),
     "npy": (lambda p, src: (p.write_bytes(_npy(np.zeros(9))), p)[1],
             r"a single .npy array, not an .npz archive"),
     "newer": (lambda p, src: rewrite(src, p, lambda m, a: m.update(version=2)),
@@ -133,3 +133,13 @@ def test_a_float_model_where_a_quantized_one_is_expected_and_the_reverse(built):
     with pytest.raises(UserError, match=r"expected the train/test split with members meta, "
                                         r"X_train, y_train, X_test, y_test; got meta, params"):
         store.load_split(built["float"])
+
+
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_a_model_cut_short_anywhere_is_refused(tmp_path, built, kind):
+    whole = built[kind].read_bytes()
+    path = tmp_path / "cut.npz"
+    for size in range(0, len(whole), 7):
+        path.write_bytes(whole[:size])
+        with pytest.raises(UserError, match=r"cut.npz: "):
+            store.load_model(path)
