@@ -40,8 +40,8 @@ PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE
 ifneq ($(filter-out help clean test lint,$(or $(MAKECMDGOALS),help)),)
 ifeq ($(findstring n,$(firstword $(filter-out -% %=%,$(MAKEFLAGS)))),)
 $(shell mkdir -p $(PARAMS) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
-  f=$(PARAMS)/$${kv%%=*}; v=$${kv#*=}; [ -f $$f ] && [ "$$(cat $$f)" = "$$v" ] || \
-  { printf '%s\n' "$$v" > $$f.tmp && mv $$f.tmp $$f; }; done)
+  k=$${kv%%=*}; v=$${kv#*=}; [ -f $(PARAMS)/$$k ] && [ "$$(cat $(PARAMS)/$$k)" = "$$v" ] || \
+  { printf '%s\n' "$$v" > $(PARAMS)/.$$k.tmp && mv $(PARAMS)/.$$k.tmp $(PARAMS)/$$k; }; done)
 endif
 endif
 # a parameter file that is missing (as under `make -n` on a fresh clone) holds its value
@@ -90,14 +90,13 @@ $(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py housing/quantize.py $(C
 test: $(ENV_STAMP) ## run the test suite (offline, seconds)
 	$(PY) -m pytest -q
 
-bench: $(FLOAT) $(QUANT) ## print predict's throughput, peak memory and cold start
+bench: $(FLOAT) $(QUANT) ## print figures: predict's speed, memory, cold start; make all
 	$(PY) -m housing bench --model $(QUANT)
 
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 
-$(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(COMMON) housing/predict.py \
-             housing/demo.py housing/report.py $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) \
-             $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
+$(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(wildcard housing/*.py) \
+             $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
 	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
 	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --iidfile $(@D)/.$(@F).tmp -t $(IMAGE) .
 	mv $(@D)/.$(@F).tmp $@
