@@ -32,7 +32,7 @@ import numpy as np
 
 from . import model as m
 from . import store
-from .cli import Parser, UserError, command, display
+from .cli import Parser, UserError, command
 from .config import FLOAT_MODEL, MAX_BITS, METHODS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
 
 SCALES = np.linspace(0.5, 1.0, 101)  # shared-scale candidates, as fractions of max |w * f|
@@ -175,15 +175,6 @@ def _parser():
     return p
 
 
-def check_split(model, meta, model_path, split_path):
-    """Refuse a model that was not trained on this split (data set, seed or share)."""
-    for key in ("data_sha256", "seed", "test_size", "features"):
-        if model.meta.get(key) != meta.get(key):
-            raise UserError(f"{display(model_path)} was trained on another split than "
-                            f"{display(split_path)} ({key}: {model.meta.get(key)!r} vs "
-                            f"{meta.get(key)!r}); rebuild with `make all`")
-
-
 @command("housing quantize")
 def main(argv=None):
     args = _parser().parse_args(argv)
@@ -194,14 +185,14 @@ def main(argv=None):
                         f"got {args.method!r}")
     float_model = store.load_model(args.model, kind="float")
     meta, split = store.load_split(args.data)
-    check_split(float_model, meta, args.model, args.data)
+    store.check_lineage(float_model, meta, args.model, args.data)
     coef, intercept = float_model.coef, float_model.intercept
     X, y = split["X_train"], split["y_train"]
     if args.method == "auto":
         q = choose(quantize_all(coef, intercept, X, y, args.bits), coef, intercept, X)
     else:
         q = quantize(args.method, coef, intercept, X, y, args.bits)
-    lineage = {k: float_model.meta[k] for k in ("features", "data_sha256", "seed", "test_size")}
+    lineage = {k: float_model.meta[k] for k in store.LINEAGE}
     lineage["auto"] = args.method == "auto"  # picked by the training objective
     store.save_quantized(args.out, q, lineage)
     print(f"quantize: {q.method}, {q.bits} bits, {len(m.encode(q))} payload bytes -> {args.out}")

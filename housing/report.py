@@ -88,7 +88,6 @@ def evaluate(split_path, float_path, quantized_path):
     """The contents of metrics.json."""
     from . import store
     from .model import predict
-    from .quantize import check_split
     meta, split = store.load_split(split_path)
     models = {"float": store.load_model(float_path, kind="float"),
               "quantized": store.load_model(quantized_path, kind="quantized")}
@@ -98,7 +97,7 @@ def evaluate(split_path, float_path, quantized_path):
     out = {"split": {k: meta[k] for k in ("data_sha256", "seed", "test_size")}}
     out["split"].update(train_rows=len(split["y_train"]), test_rows=len(y))
     for name, model in models.items():
-        check_split(model, meta, paths[name], split_path)
+        store.check_lineage(model, meta, paths[name], split_path)
         out[name] = dict(scores(y, predict(model, X), reference),
                          path=os.path.relpath(os.path.abspath(paths[name]), ROOT),
                          file_bytes=os.path.getsize(paths[name]),

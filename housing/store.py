@@ -18,6 +18,8 @@ from .config import FORMAT_VERSION, METHODS
 
 FORMAT = "housing"
 SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
+# What a model records of the split it was fit on, and must match to be evaluated on one.
+LINEAGE = ("features", "data_sha256", "seed", "test_size")
 
 
 def save_npz(path, meta, arrays):
@@ -166,6 +168,15 @@ def payload_bytes(path):
     """Bytes of the parameters themselves in a model file, without headers."""
     _, arrays = load_npz(path, "a model", ["params"])
     return arrays["params"].nbytes
+
+
+def check_lineage(model, split_meta, model_path, split_path):
+    """Refuse a model that was not trained on this split (data set, seed, share, features)."""
+    for key in LINEAGE:
+        if model.meta.get(key) != split_meta.get(key):
+            raise UserError(f"{display(model_path)} was trained on another split than "
+                            f"{display(split_path)} ({key}: {model.meta.get(key)!r} vs "
+                            f"{split_meta.get(key)!r}); rebuild with `make all`")
 
 
 # --- the split ----------------------------------------------------------------------

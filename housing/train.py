@@ -37,7 +37,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     meta, split = store.load_split(args.data)
     coef, intercept = fit(split["X_train"], split["y_train"])
-    lineage = {k: meta[k] for k in ("features", "data_sha256", "seed", "test_size")}
+    lineage = {k: meta[k] for k in store.LINEAGE}
     store.save_float(args.out, coef, intercept, lineage)
     print(f"train: {len(coef)} coefficients, intercept {intercept:.4f} -> {args.out}")
     return 0
