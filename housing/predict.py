@@ -109,7 +109,8 @@ def parse_chunk(lines, first, header, source):
     value, goes to the exact parser, which finds and names the problem (or, for the few
     spellings only Python's float accepts, such as '1_000', gives the values)."""
     text = "\n".join(lines)
-    if '"' not in text and "\0" not in text:
+    # quotes, NULs and stray carriage returns are read differently by numpy's parser
+    if not any(c in text for c in '"\0\r'):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # "input contained no data": blank lines only
