@@ -28,6 +28,7 @@ N_ROWS = 20640
 FORMAT_VERSION = 1
 
 METHODS = ("minmax", "bias-corrected", "standardized", "error-compensating")
+SYMMETRIC = ("standardized", "error-compensating")  # grids with per-coefficient exponents
 SWEEP_BITS = (2, 3, 4, 5, 6, 8, 12, 16)
 MIN_BITS, MAX_BITS = 2, 16  # 1 bit leaves a symmetric grid only zero
 

@@ -15,9 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import MAX_BITS, MIN_BITS
-
-SYMMETRIC = ("standardized", "error-compensating")  # methods with per-coefficient exponents
+from .config import MAX_BITS, MIN_BITS, SYMMETRIC
 
 
 @dataclass(frozen=True)

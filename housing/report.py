@@ -14,7 +14,7 @@ import sys
 
 from .cli import Parser, UserError, atomic_write, command, display
 from .config import (FIGURE, FLOAT_MODEL, METHODS, METRICS, QUANTIZED_MODEL, README, ROOT,
-                     SPLIT, SWEEP_BITS)
+                     SPLIT, SWEEP_BITS, SYMMETRIC)
 
 DIGITS = 8  # decimals kept in metrics.json: far below any difference that matters
 RESAMPLES = 200  # bootstrap draws of the test rows for the noise of an R² change
@@ -124,12 +124,12 @@ def metrics_table(mx):
         ("Payload (parameters alone)", f"{f['payload_bytes']} B", f"{q['payload_bytes']} B"),
         ("Parameters stored", "8 coefficients + intercept, float64",
          f"8 × {q['bits']}-bit codes, shared float32 scale, "
-         + ("8 int8 exponents" if q["method"] in ("standardized", "error-compensating")
-            else "zero point") + ", float32 intercept"),
+         + ("8 int8 exponents" if q["method"] in SYMMETRIC else "zero point")
+         + ", float32 intercept"),
         ("Inference precision", "float64",
          f"{q['bits']}-bit parameters, dequantized to float64 at load"),
-        ("Method", "least squares", q["method"] + " (picked by `auto` on the training split)"
-         * q["auto"]),
+        ("Method", "least squares", f"{q['method']} (picked by `auto` on the training split)"
+         if q["auto"] else q["method"]),
         ("Primary use case", "reference accuracy", "resource-constrained inference"),
         ("File", f"`{f['path']}`", f"`{q['path']}`"),
     ]
