@@ -21,6 +21,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.requirements
 A := artifacts
+SCRATCH := .tmp
 PARAMS := $(A)/params
 SPLIT := $(A)/data/split.npz
 SAMPLE := $(A)/sample.csv
@@ -39,14 +40,14 @@ DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE
 ifneq ($(filter-out help clean test lint,$(or $(MAKECMDGOALS),help)),)
 ifeq ($(findstring n,$(firstword $(filter-out -% %=%,$(MAKEFLAGS)))),)
-$(shell mkdir -p $(PARAMS) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
+$(shell mkdir -p $(PARAMS) $(SCRATCH) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
   k=$${kv%%=*}; v=$${kv#*=}; [ -f $(PARAMS)/$$k ] && [ "$$(cat $(PARAMS)/$$k)" = "$$v" ] || \
-  { printf '%s\n' "$$v" > $(PARAMS)/.$$k.tmp && mv $(PARAMS)/.$$k.tmp $(PARAMS)/$$k; }; done)
+  { printf '%s\n' "$$v" > $(SCRATCH)/$$k && mv $(SCRATCH)/$$k $(PARAMS)/$$k; }; done)
 endif
 endif
 # a parameter file that is missing (as under `make -n` on a fresh clone) holds its value
 $(PARAMS)/%:
-	@mkdir -p $(@D) && printf '%s\n' '$($*)' > $@
+	@mkdir -p $(@D) $(SCRATCH) && printf '%s\n' '$($*)' > $(SCRATCH)/$* && mv $(SCRATCH)/$* $@
 
 .PHONY: help all data train quantize report report-check test bench clean docker docker-run lint
 
@@ -98,8 +99,8 @@ docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 $(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(wildcard housing/*.py) \
              $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
 	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
-	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --iidfile $(@D)/.$(@F).tmp -t $(IMAGE) .
-	mv $(@D)/.$(@F).tmp $@
+	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --iidfile $(SCRATCH)/image.id -t $(IMAGE) .
+	mv $(SCRATCH)/image.id $@
 	@base=$$(docker image inspect -f '{{.Size}}' $(or $(BASE_IMAGE),$(DEFAULT_BASE)) 2>/dev/null || echo 0); \
 	 size=$$(docker image inspect -f '{{.Size}}' $(IMAGE)); \
 	 echo "docker: $(IMAGE) is $$((size / 1000000)) MB, $$(((size - base) / 1000000)) MB over its base"
@@ -129,5 +130,5 @@ lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
 	$(LINT_VENV)/bin/zizmor --offline --quiet .github/workflows/
 	$(LINT_VENV)/bin/actionlint .github/workflows/*.yml
 
-clean: ## remove everything the pipeline generated (artifacts/)
-	rm -rf $(A)
+clean: ## remove everything the pipeline generated (artifacts/, .tmp/)
+	rm -rf $(A) $(SCRATCH)

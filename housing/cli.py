@@ -1,10 +1,13 @@
 """What every stage's command line shares: one-line errors, exit status 2, atomic writes."""
 import argparse
+import errno
 import functools
 import os
 import sys
 import tempfile
 from pathlib import Path
+
+from .config import SCRATCH
 
 
 class UserError(ValueError):
@@ -42,23 +45,36 @@ def command(prog):
 
 def atomic_write(path, data: bytes):
     """Write ``data`` to ``path`` so that a reader, or a kill at any moment, sees the old
-    file or the new one, never half of one: write a hidden temporary in the same folder,
-    fsync, then rename over the target."""
-    path = Path(path)
+    file or the new one, never half of one: write a temporary in SCRATCH, fsync, then
+    rename it over the target. Where the target is on another filesystem, the temporary
+    goes beside it instead (a rename cannot cross filesystems)."""
+    path = Path(path).absolute()
     path.parent.mkdir(parents=True, exist_ok=True)
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a killed run
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        prefix = "." + str(path.relative_to(SCRATCH.parent)).replace(os.sep, "__") + "."
+        scratch = [SCRATCH, path.parent]
+    except ValueError:  # outside the repo
+        prefix, scratch = f".{path.name}.", [path.parent]
+    for folder in scratch:
+        folder.mkdir(exist_ok=True)
+        for stale in folder.glob(f"{prefix}*.tmp"):  # left by a killed run
+            stale.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+            return
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            if e.errno != errno.EXDEV or folder == path.parent:
+                raise
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
 
 def display(path):

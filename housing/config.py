@@ -9,6 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts"
+# Temporaries of atomic writes: in the repo (so a rename into artifacts/ is atomic) but
+# outside artifacts/, so a killed run leaves nothing half-written there.
+SCRATCH = ROOT / ".tmp"
 SPLIT = ARTIFACTS / "data" / "split.npz"
 SAMPLE = ARTIFACTS / "sample.csv"  # outside data/, which the image leaves out
 FLOAT_MODEL = ARTIFACTS / "models" / "float.npz"
