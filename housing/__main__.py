@@ -16,7 +16,7 @@ STAGES = {
 }
 
 
-def main(argv=None):
+def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] in (["-h"], ["--help"]):
         print("usage: python -m housing <stage> [options]\n\nstages:\n" + "".join(

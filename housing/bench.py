@@ -93,7 +93,7 @@ def _parser():
 
 
 @command("housing bench")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.rows < 1 or args.repeat < 1:
         raise UserError(f"--rows and --repeat must be at least 1, got {args.rows} and "

@@ -25,7 +25,7 @@ def command(prog):
     """Wrap ``main(argv) -> int`` so a UserError prints one line on stderr and returns 2."""
     def wrap(fn):
         @functools.wraps(fn)
-        def main(argv=None):
+        def main(argv=None) -> int:
             try:
                 return fn(argv)
             except UserError as e:

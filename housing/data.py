@@ -92,7 +92,7 @@ def _parser():
 
 
 @command("housing data")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.sample_from:
         _, split = store.load_split(args.sample_from)

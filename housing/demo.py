@@ -24,7 +24,7 @@ def _parser():
 
 
 @command("housing demo")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     mx = load_metrics(args.metrics)
     models = {k: store.load_model(ROOT / mx[k]["path"], kind=k) for k in ("float", "quantized")}

@@ -169,7 +169,7 @@ def _parser():
 
 
 @command("housing predict")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     model = store.load_model(args.model)
     if args.input == "-":

@@ -176,7 +176,7 @@ def _parser():
 
 
 @command("housing quantize")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if not MIN_BITS <= args.bits <= MAX_BITS:
         raise UserError(f"--bits must be between {MIN_BITS} and {MAX_BITS}, got {args.bits}")

@@ -266,7 +266,7 @@ def _parser():
 
 
 @command("housing report")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if not (args.render or args.check):
         mx = evaluate(args.data, args.float_model, args.quantized)

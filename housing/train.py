@@ -33,7 +33,7 @@ def _parser():
 
 
 @command("housing train")
-def main(argv=None):
+def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     meta, split = store.load_split(args.data)
     coef, intercept = fit(split["X_train"], split["y_train"])
