@@ -25,10 +25,12 @@ class Model:
     coef : ndarray of shape (n_features,), float64, target units per feature unit
     intercept : float, target units ($100,000)
     meta : dict, what the file says about itself (kind, features, fingerprints, ...)
+    payload_bytes : int, what the parameters take in the file, without headers
     """
     coef: np.ndarray
     intercept: float
     meta: dict
+    payload_bytes: int
 
     @property
     def kind(self):

@@ -101,7 +101,7 @@ def evaluate(split_path, float_path, quantized_path):
         out[name] = dict(scores(y, predict(model, X), reference),
                          path=os.path.relpath(os.path.abspath(paths[name]), ROOT),
                          file_bytes=os.path.getsize(paths[name]),
-                         payload_bytes=store.payload_bytes(paths[name]),
+                         payload_bytes=model.payload_bytes,
                          bits=model.meta.get("bits", 64),
                          method=model.meta.get("method", "least squares"),
                          auto=model.meta.get("auto", False),

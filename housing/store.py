@@ -161,13 +161,7 @@ def load_model(path, kind=None):
         coef, intercept = m.dequantize(m.decode(params.tobytes(), method, bits, n))
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")
-    return m.Model(coef, intercept, meta)
-
-
-def payload_bytes(path):
-    """Bytes of the parameters themselves in a model file, without headers."""
-    _, arrays = load_npz(path, "a model", ["params"])
-    return arrays["params"].nbytes
+    return m.Model(coef, intercept, meta, params.nbytes)
 
 
 def check_lineage(model, split_meta, model_path, split_path):

@@ -37,8 +37,8 @@ def test_writing_is_byte_identical_on_a_rerun(tmp_path, built):
 
 def test_quantized_file_is_smaller_than_float_file(built):
     assert built["quantized"].stat().st_size < built["float"].stat().st_size
-    assert store.payload_bytes(built["quantized"]) == 24
-    assert store.payload_bytes(built["float"]) == 72
+    assert store.load_model(built["quantized"]).payload_bytes == 24
+    assert store.load_model(built["float"]).payload_bytes == 72
 
 
 def _pickled(path):
