@@ -73,10 +73,8 @@ def median_of(repeat, argv, stdin_path=None, cwd=None, before=None):
     return [statistics.median(r[i] for r in results) for i in range(3)]
 
 
-def write_rows(path, n):
-    """n rows of the test split, repeated, as CSV: realistic values, ~70 bytes a row."""
-    _, split = store.load_split(SPLIT)
-    lines = [",".join(repr(v) for v in row) for row in split["X_test"].tolist()]
+def write_rows(path, n, lines):
+    """The first n of ``lines``, repeated as needed, as CSV under the features' header."""
     with open(path, "w") as f:
         f.write(",".join(FEATURES) + "\n")
         for i in range(0, n, len(lines)):
@@ -102,8 +100,10 @@ def main(argv=None) -> int:
     predict = [py, "-m", "housing", "predict", "--model", str(args.model)]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        big = write_rows(tmp / "big.csv", args.rows)
-        small = write_rows(tmp / "small.csv", 5)
+        _, split = store.load_split(SPLIT)  # test rows: realistic values, ~70 bytes each
+        lines = [",".join(repr(v) for v in row) for row in split["X_test"].tolist()]
+        big = write_rows(tmp / "big.csv", args.rows, lines)
+        small = write_rows(tmp / "small.csv", 5, lines)
         mb = big.stat().st_size / 1e6
         secs, peak, first = median_of(args.repeat, predict + ["--input", str(big)])
         print(f"bench: predict, {args.rows:,} rows ({mb:.0f} MB of CSV): {secs:.2f} s, "

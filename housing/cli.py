@@ -68,13 +68,10 @@ def atomic_write(path, data: bytes):
             os.chmod(tmp, 0o644)
             os.replace(tmp, path)
             return
-        except OSError as e:
+        except BaseException as e:
             Path(tmp).unlink(missing_ok=True)
-            if e.errno != errno.EXDEV or folder == path.parent:
+            if getattr(e, "errno", None) != errno.EXDEV or folder == path.parent:
                 raise
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
 
 
 def display(path):

@@ -6,6 +6,8 @@ Exits 1 when the two models disagree on a sample row by more than the largest di
 the report measured over the whole test split: the models in hand are not the ones the
 report describes.
 """
+import numpy as np
+
 from . import store
 from .cli import Parser, UserError, command, display
 from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
@@ -30,11 +32,9 @@ def main(argv=None) -> int:
     models = {k: store.load_model(ROOT / mx[k]["path"], kind=k) for k in ("float", "quantized")}
     try:
         with open(args.sample, "rb") as f:
-            rows = [X for X in read_rows(f, FEATURES + (TARGET,), display(args.sample))]
+            rows = np.vstack(list(read_rows(f, FEATURES + (TARGET,), display(args.sample))))
     except FileNotFoundError:
         raise UserError(f"{display(args.sample)}: no such file; expected the sample rows") from None
-    import numpy as np
-    rows = np.vstack(rows)
     X, truth = rows[:, :-1], rows[:, -1]
     pf, pq = predict(models["float"], X), predict(models["quantized"], X)
     q = mx["quantized"]

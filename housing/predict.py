@@ -168,18 +168,21 @@ def _parser():
     return p
 
 
+def open_input(path):
+    """(binary stream, name for errors) of a CSV path, or of stdin for "-"."""
+    if path == "-":
+        return sys.stdin.buffer, "<stdin>"
+    try:
+        return open(path, "rb"), display(path)
+    except OSError as e:
+        raise UserError(f"{display(path)}: cannot read ({e.strerror})") from None
+
+
 @command("housing predict")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     model = store.load_model(args.model)
-    if args.input == "-":
-        stream, source = sys.stdin.buffer, "<stdin>"
-    else:
-        source = display(args.input)
-        try:
-            stream = open(args.input, "rb")
-        except OSError as e:
-            raise UserError(f"{source}: cannot read ({e.strerror})") from None
+    stream, source = open_input(args.input)
     with stream:
         for X in read_rows(stream, model.features, source):
             y = predict(model, X)

@@ -56,14 +56,14 @@ class Bootstrap:
         return float(((self.ref_mse - mse) / self.var).std())
 
 
-def sweep(coef, intercept, split):
-    """Every method at every width of SWEEP_BITS, scored on both splits; the noise of the
-    R² change is measured for the method ``auto`` picks."""
+def sweep(coef, intercept, split, reference):
+    """Every method at every width of SWEEP_BITS, scored on both splits against
+    ``reference``, the float model's test predictions; the noise of the R² change is
+    measured for the method ``auto`` picks."""
     import numpy as np
     from . import model as m
     from .quantize import choose, quantize_all
     X, y, Xt, yt = split["X_train"], split["y_train"], split["X_test"], split["y_test"]
-    reference = Xt @ coef + intercept
     bootstrap = Bootstrap(yt, reference)
     rows = []
     for bits in SWEEP_BITS:
@@ -106,7 +106,7 @@ def evaluate(split_path, float_path, quantized_path):
                          method=model.meta.get("method", "least squares"),
                          auto=model.meta.get("auto", False),
                          data_sha256=model.meta["data_sha256"])
-    out["sweep"] = sweep(models["float"].coef, models["float"].intercept, split)
+    out["sweep"] = sweep(models["float"].coef, models["float"].intercept, split, reference)
     return out
 
 
