@@ -192,8 +192,8 @@ def main(argv=None) -> int:
         q = choose(quantize_all(coef, intercept, X, y, args.bits), coef, intercept, X)
     else:
         q = quantize(args.method, coef, intercept, X, y, args.bits)
-    lineage = {k: float_model.meta[k] for k in store.LINEAGE}
-    lineage["auto"] = args.method == "auto"  # picked by the training objective
-    store.save_quantized(args.out, q, lineage)
+    # auto: picked by the training objective
+    store.save_quantized(args.out, q, dict(store.lineage(float_model.meta),
+                                           auto=args.method == "auto"))
     print(f"quantize: {q.method}, {q.bits} bits, {len(m.encode(q))} payload bytes -> {args.out}")
     return 0

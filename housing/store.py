@@ -164,6 +164,11 @@ def load_model(path, kind=None):
     return m.Model(coef, intercept, meta, params.nbytes)
 
 
+def lineage(meta):
+    """What a model keeps of the split's (or its parent model's) ``meta``: LINEAGE."""
+    return {k: meta[k] for k in LINEAGE}
+
+
 def check_lineage(model, split_meta, model_path, split_path):
     """Refuse a model that was not trained on this split (data set, seed, share, features)."""
     for key in LINEAGE:
