@@ -1,4 +1,5 @@
-# The pipeline: data -> train -> quantize -> report, then the image. `make help` lists targets.
+# The pipeline: data -> train -> quantize -> report (metrics.json), then the image. `make help`
+# lists targets. Only `make report` writes committed files (the README's tables and figure).
 # Stages are file targets: a second `make all` does nothing, and a changed input, piece of
 # code or parameter re-runs exactly the stages that read it.
 
@@ -28,9 +29,10 @@ SAMPLE := $(A)/sample.csv
 FLOAT := $(A)/models/float.npz
 QUANT := $(A)/models/quantized.npz
 METRICS := $(A)/metrics.json
+FIGURE := .github/r2_vs_bits.svg
 IMAGE_ID := $(A)/image.id
 COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
-          housing/model.py housing/store.py
+          housing/model.py housing/store.py housing/quantize.py
 NUMPY_VERSION = $(shell sed -n 's/^numpy==//p' requirements.txt)
 DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 
@@ -56,17 +58,17 @@ help: ## list the targets
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
 	@echo "Parameters: SEED=$(SEED) TEST_SIZE=$(TEST_SIZE) BITS=$(BITS) METHOD=$(METHOD) IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE)"
 
-all: $(METRICS) ## run every stage: data, train, quantize, report
+all: $(METRICS) ## run every stage: data, train, quantize, evaluate (metrics.json)
 
 data: $(SPLIT) ## load, check and split the data set
 train: $(FLOAT) ## fit the float model
 quantize: $(QUANT) ## quantize it (BITS, METHOD)
 
-report: $(METRICS) ## evaluate both models; regenerate README tables and figure
-	$(PY) -m housing report --render
+report: $(METRICS) ## write the README's tables and $(FIGURE) from metrics.json
+	$(PY) -m housing render --metrics $(METRICS) --readme README.md --figure $(FIGURE)
 
-report-check: $(METRICS) ## fail if README tables or figure differ from metrics.json
-	$(PY) -m housing report --check
+report-check: $(METRICS) ## fail if the README's tables or figure differ from metrics.json
+	$(PY) -m housing render --check --metrics $(METRICS) --readme README.md --figure $(FIGURE)
 
 $(ENV_STAMP): requirements.txt
 	python3 -m venv $(VENV)
@@ -82,10 +84,10 @@ $(SAMPLE): $(SPLIT) housing/data.py $(COMMON)
 $(FLOAT): $(SPLIT) housing/train.py $(COMMON)
 	$(PY) -m housing train --data $(SPLIT) --out $@
 
-$(QUANT): $(FLOAT) $(SPLIT) housing/quantize.py $(COMMON) $(PARAMS)/BITS $(PARAMS)/METHOD
+$(QUANT): $(FLOAT) $(SPLIT) $(COMMON) $(PARAMS)/BITS $(PARAMS)/METHOD
 	$(PY) -m housing quantize --bits $(BITS) --method $(METHOD) --model $(FLOAT) --data $(SPLIT) --out $@
 
-$(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py housing/quantize.py $(COMMON)
+$(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py $(COMMON)
 	$(PY) -m housing report --data $(SPLIT) --float $(FLOAT) --quantized $(QUANT) --metrics $@
 
 test: $(ENV_STAMP) ## run the test suite (offline, seconds)

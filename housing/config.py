@@ -30,8 +30,6 @@ N_ROWS = 20640
 # Version of the .npz layouts written by housing.store; readers refuse any other.
 FORMAT_VERSION = 1
 
-METHODS = ("minmax", "bias-corrected", "standardized", "error-compensating")
-SYMMETRIC = ("standardized", "error-compensating")  # grids with per-coefficient exponents
 SWEEP_BITS = (2, 3, 4, 5, 6, 8, 12, 16)
 MIN_BITS, MAX_BITS = 2, 16  # 1 bit leaves a symmetric grid only zero
 
@@ -41,7 +39,7 @@ class Params:
     seed: int = 42          # split seed; 42 with test_size 0.2 matches published figures
     test_size: float = 0.2  # share of rows held out for the test split
     bits: int = 8           # width of each quantized coefficient code
-    method: str = "auto"    # a name in METHODS, or auto: the best fit on the training split
+    method: str = "auto"    # a name in quantize.METHODS, or auto: the best fit on the training split
     sample_rows: int = 5    # test rows bundled into the image with their true values
 
 

@@ -13,7 +13,7 @@ from .cli import Parser, UserError, command, display
 from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
 from .model import predict
 from .predict import read_rows
-from .report import load_metrics
+from .render import load_metrics
 
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9
 

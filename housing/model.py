@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import MAX_BITS, MIN_BITS, SYMMETRIC
+from .config import MAX_BITS, MIN_BITS
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ class Quantized:
     intercept: np.float32
     exponents: np.ndarray = None
 
+    @property
+    def symmetric(self):
+        return self.exponents is not None
+
+    @property
+    def payload_bytes(self):
+        return payload_bytes(self.symmetric, self.bits, len(self.codes))
+
 
 def qmax(bits):
     """Largest magnitude on a symmetric grid; the code of zero is this value."""
@@ -105,20 +113,26 @@ def unpack_bits(buf, bits, n):
     return planes.reshape(n, bits).astype(np.int64) @ (1 << np.arange(bits, dtype=np.int64))
 
 
-def layout(method, bits, n):
-    """The payload's fields in order, as (name, bytes), for n coefficients."""
+def layout(symmetric, bits, n):
+    """The payload's fields in order, as (name, bytes), for n coefficients on a symmetric
+    grid (per-coefficient exponents) or a min-max one (a zero point)."""
     if not MIN_BITS <= bits <= MAX_BITS:
         raise ValueError(f"bits must be between {MIN_BITS} and {MAX_BITS}, got {bits}")
-    if method in SYMMETRIC:
+    if symmetric:
         return [("scale", 4), ("intercept", 4), ("exponents", n), ("codes", -(-n * bits // 8))]
     # min-max grids carry their zero point as one more code
     return [("scale", 4), ("intercept", 4), ("codes", -(-(n + 1) * bits // 8))]
 
 
+def payload_bytes(symmetric, bits, n):
+    """What the parameters take in a file: the sum of ``layout``."""
+    return sum(size for _, size in layout(symmetric, bits, n))
+
+
 def encode(q):
     """The payload bytes of a ``Quantized``: the parameters and nothing else."""
     out = [np.float32(q.scale).tobytes(), np.float32(q.intercept).tobytes()]
-    if q.exponents is not None:
+    if q.symmetric:
         out.append(q.exponents.astype(np.int8).tobytes())
         out.append(pack_bits(q.codes, q.bits))
     else:
@@ -126,10 +140,10 @@ def encode(q):
     return b"".join(out)
 
 
-def decode(payload, method, bits, n):
+def decode(payload, method, symmetric, bits, n):
     """Inverse of ``encode``; raises ValueError when the payload does not fit the layout."""
-    fields = layout(method, bits, n)
-    expected = sum(size for _, size in fields)
+    fields = layout(symmetric, bits, n)
+    expected = payload_bytes(symmetric, bits, n)
     if len(payload) != expected:
         raise ValueError(f"expected {expected} payload bytes for {n} coefficients at "
                          f"{bits} bits ({method}), got {len(payload)}")
@@ -138,7 +152,7 @@ def decode(payload, method, bits, n):
         parts[name], at = payload[at:at + size], at + size
     scale = np.frombuffer(parts["scale"], "<f4")[0]
     intercept = np.frombuffer(parts["intercept"], "<f4")[0]
-    if method in SYMMETRIC:
+    if symmetric:
         codes = unpack_bits(parts["codes"], bits, n)
         exponents = np.frombuffer(parts["exponents"], np.int8).copy()
         return Quantized(method, bits, codes, scale, qmax(bits), intercept, exponents)

@@ -28,18 +28,22 @@ The training objective throughout is the mean squared change of the training pre
 from the float model's. ``auto`` quantizes with every method and keeps the one with the
 smallest training objective: the test split is never read here.
 """
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
 from . import model as m
 from . import store
 from .cli import Parser, UserError, command
-from .config import FLOAT_MODEL, MAX_BITS, METHODS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
+from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
 
 SCALES = np.linspace(0.5, 1.0, 101)  # shared-scale candidates, as fractions of max |w * f|
 
 
-def minmax(coef, intercept, bits):
-    """Affine min-max grid over the coefficients; the float32 intercept is kept as is."""
+def minmax(coef, intercept, X, y, bits):
+    """Affine min-max grid over the coefficients; the float32 intercept is kept as is
+    (X and y are not used: the baseline knows nothing of the data)."""
     levels = 2 ** bits - 1
     lo, hi = min(coef.min(), 0.0), max(coef.max(), 0.0)
     scale = np.float32((hi - lo) / levels) if hi > lo else np.float32(1.0)
@@ -53,8 +57,8 @@ def refit_intercept(coef, X, y):
     return np.float32(y.mean() - X.mean(axis=0) @ coef)
 
 
-def bias_corrected(coef, X, y, bits):
-    q = minmax(coef, 0.0, bits)
+def bias_corrected(coef, intercept, X, y, bits):
+    q = minmax(coef, intercept, X, y, bits)
     coef_hat, _ = m.dequantize(q)
     return m.Quantized("bias-corrected", bits, q.codes, q.scale, q.zero_point,
                        refit_intercept(coef_hat, X, y))
@@ -120,29 +124,41 @@ def _symmetric(method, coef, X, y, bits, compensate):
                        refit_intercept(values[best], X, y), exps[best].astype(np.int8))
 
 
-def standardized(coef, X, y, bits):
+def standardized(coef, intercept, X, y, bits):
     return _symmetric("standardized", coef, X, y, bits, compensate=False)
 
 
-def error_compensating(coef, X, y, bits):
+def error_compensating(coef, intercept, X, y, bits):
     return _symmetric("error-compensating", coef, X, y, bits, compensate=True)
 
 
+@dataclass(frozen=True)
+class Method:
+    """A quantization method: ``fn(coef, intercept, X, y, bits) -> model.Quantized``, and
+    whether its grid is symmetric (per-coefficient exponents) or min-max (a zero point)."""
+    fn: Callable
+    symmetric: bool
+
+
+# Every method, in the order tables and ties list them. Adding one: a function, an entry.
+METHODS = {
+    "minmax": Method(minmax, symmetric=False),
+    "bias-corrected": Method(bias_corrected, symmetric=False),
+    "standardized": Method(standardized, symmetric=True),
+    "error-compensating": Method(error_compensating, symmetric=True),
+}
+AUTO = "auto"  # every method, keeping the best on the training objective
+
+
 def quantize(method, coef, intercept, X, y, bits):
-    """Quantize a float model with ``method`` (a name in METHODS) at ``bits``.
+    """Quantize a float model with ``method`` (a name in METHODS, or AUTO) at ``bits``.
 
     coef : ndarray of shape (n_features,); intercept : float
     X, y : the training split, shapes (n_samples, n_features) and (n_samples,)
     """
-    if method == "minmax":
-        return minmax(coef, intercept, bits)
-    if method == "bias-corrected":
-        return bias_corrected(coef, X, y, bits)
-    if method == "standardized":
-        return standardized(coef, X, y, bits)
-    if method == "error-compensating":
-        return error_compensating(coef, X, y, bits)
-    raise ValueError(f"unknown method {method!r}")
+    if method == AUTO:
+        return choose(quantize_all(coef, intercept, X, y, bits), coef, intercept, X)
+    return METHODS[method].fn(coef, intercept, X, y, bits)
 
 
 def train_objective(q, coef, intercept, X):
@@ -155,20 +171,21 @@ def choose(results, coef, intercept, X):
     """``auto``: of ``results`` (method -> Quantized, every method at one width), the one
     with the smallest training objective, the first in METHODS on ties. Only the training
     split is passed in, so the choice cannot see the test split."""
-    losses = [train_objective(results[name], coef, intercept, X) for name in METHODS]
-    return results[METHODS[int(np.argmin(losses))]]
+    names = list(METHODS)
+    losses = [train_objective(results[name], coef, intercept, X) for name in names]
+    return results[names[int(np.argmin(losses))]]
 
 
 def quantize_all(coef, intercept, X, y, bits):
     """Every method at ``bits``: method -> Quantized."""
-    return {name: quantize(name, coef, intercept, X, y, bits) for name in METHODS}
+    return {name: method.fn(coef, intercept, X, y, bits) for name, method in METHODS.items()}
 
 
 def _parser():
     p = Parser(prog="housing quantize", description=__doc__.splitlines()[0])
     p.add_argument("--bits", type=int, default=PARAMS.bits,
                    help=f"code width, {MIN_BITS} to {MAX_BITS}")
-    p.add_argument("--method", default=PARAMS.method, help=f"auto or one of {', '.join(METHODS)}")
+    p.add_argument("--method", default=PARAMS.method, help=f"{AUTO} or one of {', '.join(METHODS)}")
     p.add_argument("--model", default=FLOAT_MODEL, help="the float model")
     p.add_argument("--data", default=SPLIT, help="the split the float model was trained on")
     p.add_argument("--out", default=QUANTIZED_MODEL, help="the quantized model, .npz")
@@ -180,20 +197,17 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if not MIN_BITS <= args.bits <= MAX_BITS:
         raise UserError(f"--bits must be between {MIN_BITS} and {MAX_BITS}, got {args.bits}")
-    if args.method != "auto" and args.method not in METHODS:
-        raise UserError(f"--method must be auto or one of {', '.join(METHODS)}, "
+    if args.method != AUTO and args.method not in METHODS:
+        raise UserError(f"--method must be {AUTO} or one of {', '.join(METHODS)}, "
                         f"got {args.method!r}")
     float_model = store.load_model(args.model, kind="float")
     meta, split = store.load_split(args.data)
     store.check_lineage(float_model, meta, args.model, args.data)
     coef, intercept = float_model.coef, float_model.intercept
     X, y = split["X_train"], split["y_train"]
-    if args.method == "auto":
-        q = choose(quantize_all(coef, intercept, X, y, args.bits), coef, intercept, X)
-    else:
-        q = quantize(args.method, coef, intercept, X, y, args.bits)
+    q = quantize(args.method, coef, intercept, X, y, args.bits)
     # auto: picked by the training objective
     store.save_quantized(args.out, q, dict(store.lineage(float_model.meta),
-                                           auto=args.method == "auto"))
-    print(f"quantize: {q.method}, {q.bits} bits, {len(m.encode(q))} payload bytes -> {args.out}")
+                                           auto=args.method == AUTO))
+    print(f"quantize: {q.method}, {q.bits} bits, {q.payload_bytes} payload bytes -> {args.out}")
     return 0

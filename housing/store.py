@@ -13,8 +13,9 @@ import zipfile
 import numpy as np
 
 from . import model as m
+from . import quantize  # its METHODS say which names exist and how each is laid out
 from .cli import UserError, atomic_write, display
-from .config import FORMAT_VERSION, METHODS
+from .config import FORMAT_VERSION
 
 FORMAT = "housing"
 SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
@@ -148,17 +149,18 @@ def load_model(path, kind=None):
         coef, intercept = params[:n].copy(), float(params[n])
     else:
         bits, method = meta.get("bits"), meta.get("method")
-        if method not in METHODS:
+        if method not in quantize.METHODS:
             raise UserError(f"{where}: unknown quantization method {method!r}; "
-                            f"expected one of {', '.join(METHODS)}")
+                            f"expected one of {', '.join(quantize.METHODS)}")
         if not isinstance(bits, int):
             raise UserError(f"{where}: 'bits' should be an integer, got {bits!r}")
+        symmetric = quantize.METHODS[method].symmetric
         try:
-            size = sum(s for _, s in m.layout(method, bits, n))
+            size = m.payload_bytes(symmetric, bits, n)
         except ValueError as e:
             raise UserError(f"{where}: {e}") from None
         _check_array(where, "params", params, np.uint8, (size,))
-        coef, intercept = m.dequantize(m.decode(params.tobytes(), method, bits, n))
+        coef, intercept = m.dequantize(m.decode(params.tobytes(), method, symmetric, bits, n))
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")
     return m.Model(coef, intercept, meta, params.nbytes)

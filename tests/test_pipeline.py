@@ -16,6 +16,7 @@ from housing.config import PARAMS, ROOT
 from conftest import synthetic, write_split
 
 STAGES = ["housing data", "housing train", "housing quantize", "housing report"]
+FIGURE = ".github/r2_vs_bits.svg"
 
 
 def make(cwd, *args, check=True):
@@ -94,13 +95,22 @@ def test_a_failed_stage_overwrites_nothing(sandbox):
     assert model.read_bytes() == before
 
 
-def test_report_twice_changes_nothing(sandbox):
-    make(sandbox, "all")
+def test_only_make_report_writes_the_readme_and_its_check_can_fail(sandbox):
+    committed = [(sandbox / name).read_bytes() for name in ("README.md", FIGURE)]
+    run = make(sandbox, "all", "BITS=4")
+    assert [(sandbox / name).read_bytes() for name in ("README.md", FIGURE)] == committed
+    assert "README" not in run.stdout
+    # the committed tables are the real data set's; these synthetic metrics differ
+    check = make(sandbox, "report-check", "BITS=4", check=False)
+    assert check.returncode == 2  # make's status when a recipe fails
+    assert check.stderr.startswith("housing render: README.md, line ")
+    report = make(sandbox, "report", "BITS=4")
+    assert report.stdout.splitlines()[-1] == (f"render: artifacts/metrics.json -> README.md "
+                                              f"and {FIGURE}")
     readme = (sandbox / "README.md").read_bytes()
-    make(sandbox, "report")
-    make(sandbox, "report")
+    make(sandbox, "report", "BITS=4")
     assert (sandbox / "README.md").read_bytes() == readme
-    assert make(sandbox, "report-check").returncode == 0
+    assert make(sandbox, "report-check", "BITS=4").returncode == 0
 
 
 def test_parallel_make_gives_the_same_metrics(sandbox, tmp_path_factory):
