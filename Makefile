@@ -15,8 +15,9 @@ TEST_SIZE ?= 0.2
 BITS ?= 8
 METHOD ?= auto
 IMAGE ?= housing:latest
-# empty: the Dockerfile's own default, the official python slim image
-BASE_IMAGE ?=
+# empty: the Dockerfile's own default, the official python slim image. Once given, it is
+# remembered (in $(A)/params/BASE_IMAGE) for later docker targets; BASE_IMAGE= resets it.
+BASE_IMAGE ?= $(shell cat artifacts/params/BASE_IMAGE 2>/dev/null)
 
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -158,3 +158,11 @@ def test_sigkill_at_any_moment_leaves_artifacts_absent_or_complete(sandbox, dela
     assert after == fresh
     assert not list((sandbox / "artifacts").rglob(".*"))  # no temporaries in artifacts/
     np.testing.assert_equal(after["quantized"]["bits"], 3)
+
+
+def test_a_base_image_given_once_is_used_by_later_docker_targets(sandbox):
+    (sandbox / "artifacts" / "params" / "BASE_IMAGE").write_text("mirror.example/python:3.11\n")
+    run = " ".join(make(sandbox, "-n", "docker-run").stdout.replace("\\\n", " ").split())
+    assert "docker build --build-arg BASE_IMAGE=mirror.example/python:3.11 " in run
+    reset = make(sandbox, "-n", "docker-run", "BASE_IMAGE=").stdout.replace("\\\n", " ")
+    assert "docker build --build-arg NUMPY_VERSION=" in " ".join(reset.split())
