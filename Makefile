@@ -94,8 +94,18 @@ $(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py $(COMMON)
 test: $(ENV_STAMP) ## run the test suite (offline, seconds)
 	$(PY) -m pytest -q
 
-bench: $(FLOAT) $(QUANT) ## print figures: predict's speed, memory, cold start; make all
-	$(PY) -m housing bench --model $(QUANT)
+# What the benchmarks compare against, pinned here and installed only by `make bench` into
+# its own environment: never into requirements.txt.
+BENCH_VENV := .venv-bench
+# (numpy and scikit-learn at requirements.txt's pins, so the comparison is like for like)
+BENCH_TOOLS := $(shell grep -E '^(numpy|scikit-learn)==' requirements.txt) joblib==1.6.0 pandas==3.1.1
+
+bench: $(FLOAT) $(QUANT) ## print figures: predict against pandas, cold start, make all
+	@[ "$$(cat $(BENCH_VENV)/.tools 2>/dev/null)" = "$(BENCH_TOOLS)" ] || { \
+	  python3 -m venv $(BENCH_VENV) && \
+	  $(BENCH_VENV)/bin/pip install --disable-pip-version-check -q $(BENCH_TOOLS) && \
+	  echo "$(BENCH_TOOLS)" > $(BENCH_VENV)/.tools; }
+	$(PY) -m housing bench --model $(QUANT) --compare-python $(BENCH_VENV)/bin/python
 
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 
@@ -114,8 +124,8 @@ docker-run: $(IMAGE_ID) $(ENV_STAMP) ## run the image offline and read-only: bot
 	$(RUN_IMAGE)
 	@# the same rows through predict inside and outside the image: identical bytes
 	@for model in $(FLOAT) $(QUANT); do \
-	  cmp <(cut -d, -f1-8 $(SAMPLE) | $(RUN_IMAGE) python -m housing predict --model $$model) \
-	      <(cut -d, -f1-8 $(SAMPLE) | $(PY) -m housing predict --model $$model) || exit 1; \
+	  cmp <($(RUN_IMAGE) python -m housing predict --model $$model < $(SAMPLE)) \
+	      <($(PY) -m housing predict --model $$model < $(SAMPLE)) || exit 1; \
 	  echo "docker-run: $$model predicts the same bytes in the image as here"; done
 
 # Linters check the project and never run it: pinned here, installed only by this target

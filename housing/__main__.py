@@ -11,7 +11,8 @@ STAGES = {
     "quantize": "quantize the float model's parameters",
     "report": "evaluate both models and every method at every width: metrics.json",
     "render": "the README's tables and figure from metrics.json, or --check them",
-    "predict": "predict CSV rows with a float or quantized model",
+    "predict": "predict rows (CSV, JSON, JSON Lines) with a float or quantized model",
+    "info": "a model card: parameters, training ranges, lineage and test metrics",
     "demo": "the image's default command: both models on the bundled sample rows",
     "bench": "throughput, peak memory and cold start of predict",
 }

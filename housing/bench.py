@@ -4,15 +4,18 @@
 
 Prints, each as the median of ``--repeat`` runs measured here and now:
 
-- predict over a CSV of ``--rows`` rows: rows per second, peak memory (the child's max
-  RSS), and when the first prediction came out (it streams);
+- predict over ``--rows`` rows of CSV, then of JSON Lines: rows per second, peak memory
+  (the child's max RSS), when the first prediction came out (it streams), against
+  pandas + a joblib-loaded scikit-learn model (tests/baseline/predict_pandas.py);
 - cold start: ``python -m housing predict`` on 5 rows, against the usual script that
   loads a joblib model into scikit-learn (tests/baseline/predict.py);
 - ``make all`` from clean artifacts in a copy of the repo, against the usual two
   scikit-learn scripts for train and quantize (tests/baseline/).
 
-It needs the venv's scikit-learn for the baselines and the data set for ``make all``.
+The baselines run under ``--compare-python``, an environment with pandas, scikit-learn and
+joblib (``make bench`` builds .venv-bench); ``make all`` needs the data set.
 """
+import json
 import os
 import shutil
 import statistics
@@ -73,10 +76,11 @@ def median_of(repeat, argv, stdin_path=None, cwd=None, before=None):
     return [statistics.median(r[i] for r in results) for i in range(3)]
 
 
-def write_rows(path, n, lines):
-    """The first n of ``lines``, repeated as needed, as CSV under the features' header."""
+def write_rows(path, n, lines, header=",".join(FEATURES)):
+    """The first n of ``lines``, repeated as needed, under ``header`` (None: no header)."""
     with open(path, "w") as f:
-        f.write(",".join(FEATURES) + "\n")
+        if header:
+            f.write(header + "\n")
         for i in range(0, n, len(lines)):
             f.write("\n".join(lines[: n - i]) + "\n")
     return path
@@ -84,10 +88,51 @@ def write_rows(path, n, lines):
 
 def _parser():
     p = Parser(prog="housing bench", description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=1_000_000, help="rows in the big CSV")
+    p.add_argument("--rows", type=int, default=1_000_000, help="rows in the big inputs")
     p.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
     p.add_argument("--model", default=QUANTIZED_MODEL, help="the model predict uses")
+    p.add_argument("--compare-python", default=sys.executable,
+                   help="the Python with pandas, scikit-learn and joblib for the baselines")
     return p
+
+
+def throughput(args, predict, tmp, lines, joblib_model):
+    """predict against pandas + joblib + scikit-learn, on CSV and on JSON Lines."""
+    records = [json.dumps(dict(zip(FEATURES, map(float, line.split(","))))) for line in lines]
+    theirs_script = [args.compare_python, BASELINE / "predict_pandas.py", joblib_model]
+    for kind, path in (("CSV", write_rows(tmp / "big.csv", args.rows, lines)),
+                       ("JSON Lines", write_rows(tmp / "big.jsonl", args.rows, records, None))):
+        mb = path.stat().st_size / 1e6
+        secs, peak, first = median_of(args.repeat, predict + ["--input", str(path)])
+        theirs, their_peak, _ = median_of(args.repeat, theirs_script + [path])
+        print(f"bench: predict, {args.rows:,} rows of {kind} ({mb:.0f} MB): {secs:.2f} s, "
+              f"{args.rows / secs:,.0f} rows/s, peak {peak:.0f} MB, first prediction after "
+              f"{first * 1000:.0f} ms; pandas + joblib + scikit-learn {theirs:.2f} s, peak "
+              f"{their_peak:.0f} MB; {theirs / secs:.2f}x as fast")
+
+
+def cold_start(args, predict, tmp, lines, joblib_model):
+    small = write_rows(tmp / "small.csv", 5, lines)
+    ours = median_of(args.repeat, predict, small)[0]
+    theirs = median_of(args.repeat, [args.compare_python, BASELINE / "predict.py",
+                                     joblib_model], small)[0]
+    print(f"bench: cold start, 5 rows: {ours * 1000:.0f} ms; joblib + scikit-learn "
+          f"script {theirs * 1000:.0f} ms; ratio {ours / theirs:.2f}")
+
+
+def make_all(args, tmp):
+    repo = copy_repo(tmp / "repo")
+
+    def clean():
+        shutil.rmtree(repo / "artifacts", ignore_errors=True)
+
+    ours = median_of(args.repeat, ["make", "all"], cwd=repo, before=clean)[0]
+    py = args.compare_python
+    script = (f"{py} {BASELINE / 'train.py'} m.joblib && "
+              f"{py} {BASELINE / 'quantize.py'} m.joblib q.joblib")
+    theirs = median_of(args.repeat, ["bash", "-c", script], cwd=tmp)[0]
+    print(f"bench: make all from clean: {ours:.2f} s; the usual train + quantize "
+          f"scripts {theirs:.2f} s; ratio {ours / theirs:.2f}")
 
 
 @command("housing bench")
@@ -96,37 +141,16 @@ def main(argv=None) -> int:
     if args.rows < 1 or args.repeat < 1:
         raise UserError(f"--rows and --repeat must be at least 1, got {args.rows} and "
                         f"{args.repeat}")
-    py = sys.executable
-    predict = [py, "-m", "housing", "predict", "--model", str(args.model)]
+    predict = [sys.executable, "-m", "housing", "predict", "--model", str(args.model)]
+    args.compare_python = os.path.abspath(args.compare_python)  # the runs go elsewhere
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         _, split = store.load_split(SPLIT)  # test rows: realistic values, ~70 bytes each
         lines = [",".join(repr(v) for v in row) for row in split["X_test"].tolist()]
-        big = write_rows(tmp / "big.csv", args.rows, lines)
-        small = write_rows(tmp / "small.csv", 5, lines)
-        mb = big.stat().st_size / 1e6
-        secs, peak, first = median_of(args.repeat, predict + ["--input", str(big)])
-        print(f"bench: predict, {args.rows:,} rows ({mb:.0f} MB of CSV): {secs:.2f} s, "
-              f"{args.rows / secs:,.0f} rows/s, peak {peak:.0f} MB, first prediction "
-              f"after {first * 1000:.0f} ms")
-
         joblib_model = tmp / "model.joblib"
-        subprocess.run([py, BASELINE / "train.py", joblib_model], check=True,
+        subprocess.run([args.compare_python, BASELINE / "train.py", joblib_model], check=True,
                        capture_output=True, cwd=tmp)
-        ours = median_of(args.repeat, predict, small)[0]
-        theirs = median_of(args.repeat, [py, BASELINE / "predict.py", joblib_model], small)[0]
-        print(f"bench: cold start, 5 rows: {ours * 1000:.0f} ms; joblib + scikit-learn "
-              f"script {theirs * 1000:.0f} ms; ratio {ours / theirs:.2f}")
-
-        repo = copy_repo(tmp / "repo")
-
-        def clean():
-            shutil.rmtree(repo / "artifacts", ignore_errors=True)
-
-        ours = median_of(args.repeat, ["make", "all"], cwd=repo, before=clean)[0]
-        script = (f"{py} {BASELINE / 'train.py'} m.joblib && "
-                  f"{py} {BASELINE / 'quantize.py'} m.joblib q.joblib")
-        theirs = median_of(args.repeat, ["bash", "-c", script], cwd=tmp)[0]
-        print(f"bench: make all from clean: {ours:.2f} s; the usual train + quantize "
-              f"scripts {theirs:.2f} s; ratio {ours / theirs:.2f}")
+        throughput(args, predict, tmp, lines, joblib_model)
+        cold_start(args, predict, tmp, lines, joblib_model)
+        make_all(args, tmp)
     return 0

@@ -5,12 +5,17 @@
 
 The second form writes the few test rows, with their true values, that the image bundles.
 
-The only stage that imports scikit-learn, and only for ``fetch_california_housing``, which
-reads ``$SCIKIT_LEARN_DATA`` (or ~/scikit_learn_data) and downloads when the cache is empty.
+With train, the only stage that imports scikit-learn, here only for
+``fetch_california_housing``, which reads ``$SCIKIT_LEARN_DATA`` (or ~/scikit_learn_data)
+and downloads when the cache is empty: with a timeout, and saying so on stderr.
 """
 import hashlib
 import math
+import os
+import socket
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -19,23 +24,45 @@ from .cli import Parser, UserError, atomic_write, command
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
 
 
+# A silent network (a firewall that accepts and never answers) fails the download within
+# a minute: two attempts, each waiting at most ATTEMPT_TIMEOUT seconds for any one step.
+ATTEMPT_TIMEOUT = 25
+CACHE_FILE = "cal_housing_py3.pkz"  # what fetch_california_housing keeps in its cache
+
+
 def fetch():
     """X of shape (20640, 8) float64, y of shape (20640,) in $100,000, feature names."""
-    from sklearn.datasets import fetch_california_housing, get_data_home
+    from sklearn.datasets import _california_housing, fetch_california_housing
+    home = data_home()
+    created = not home.exists()
+    if not (home / CACHE_FILE).exists():
+        print(f"housing data: downloading California Housing from "
+              f"{_california_housing.ARCHIVE.url} into {home} (once; set SCIKIT_LEARN_DATA "
+              f"to use a copy you have)", file=sys.stderr)
+    timeout = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(ATTEMPT_TIMEOUT)  # urllib, under scikit-learn, waits forever
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Retry downloading ...": the error says it all
-            bunch = fetch_california_housing()
-    except OSError as e:  # urllib's URLError, a socket error: no cache and no download
-        raise UserError(f"California Housing is not in scikit-learn's cache "
-                        f"({get_data_home()}) and could not be downloaded ({e}); "
-                        f"set SCIKIT_LEARN_DATA to a folder holding cal_housing_py3.pkz") from None
+            bunch = fetch_california_housing(data_home=home, n_retries=1, delay=1.0)
+    except OSError as e:  # urllib's URLError, a timeout, a socket error
+        if created and home.is_dir() and not any(home.iterdir()):
+            home.rmdir()  # made by scikit-learn for the download that failed
+        raise UserError(f"California Housing is not in scikit-learn's cache ({home}) and "
+                        f"could not be downloaded ({e}); set SCIKIT_LEARN_DATA to a folder "
+                        f"holding {CACHE_FILE}") from None
     except Exception as e:  # noqa: BLE001 - joblib raises many kinds on a damaged cache
-        raise UserError(f"scikit-learn's cache of California Housing in {get_data_home()} "
-                        f"is damaged ({type(e).__name__}: {e}); delete cal_housing_py3.pkz "
-                        f"there to download it again, or point SCIKIT_LEARN_DATA at a "
-                        f"good copy") from None
+        raise UserError(f"scikit-learn's cache of California Housing in {home} is damaged "
+                        f"({type(e).__name__}: {e}); delete {CACHE_FILE} there to download "
+                        f"it again, or point SCIKIT_LEARN_DATA at a good copy") from None
+    finally:
+        socket.setdefaulttimeout(timeout)
     return bunch.data, bunch.target, tuple(bunch.feature_names)
+
+
+def data_home():
+    """scikit-learn's data folder, as ``get_data_home`` finds it but without creating it."""
+    return Path(os.environ.get("SCIKIT_LEARN_DATA", "~/scikit_learn_data")).expanduser()
 
 
 def check(X, y, names):
@@ -72,6 +99,23 @@ def fingerprint(X, y):
     return h.hexdigest()
 
 
+def training_ranges(X):
+    """What the model knows of each feature: the training split's min, max, and 0.1 % and
+    99.9 % quantiles, each a list of n_features floats, for X of shape (n, n_features)."""
+    q001, q999 = np.quantile(X, [0.001, 0.999], axis=0)
+    return {"min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist(),
+            "q001": q001.tolist(), "q999": q999.tolist()}
+
+
+def make_split(X, y, seed, test_size, features=FEATURES):
+    """(meta, arrays) of the split ``store.save_split`` writes: X of shape (n, n_features)
+    and y of shape (n,) shuffled into train and test rows, and what models keep of it."""
+    train, test = split_indices(len(X), test_size, seed)
+    meta = {"features": list(features), "target": TARGET, "data_sha256": fingerprint(X, y),
+            "seed": seed, "test_size": test_size, "ranges": training_ranges(X[train])}
+    return meta, {"X_train": X[train], "y_train": y[train], "X_test": X[test], "y_test": y[test]}
+
+
 def sample_csv(X, y, rows):
     """The first ``rows`` test rows as CSV with a header, features then the true value."""
     lines = [",".join(FEATURES + (TARGET,))]
@@ -106,10 +150,8 @@ def main(argv=None) -> int:
         raise UserError(f"--seed must be between 0 and 2**32 - 1, got {args.seed}")
     X, y, names = fetch()
     check(X, y, names)
-    train, test = split_indices(len(X), args.test_size, args.seed)
-    meta = {"features": list(FEATURES), "target": TARGET, "data_sha256": fingerprint(X, y),
-            "seed": args.seed, "test_size": args.test_size}
-    arrays = {"X_train": X[train], "y_train": y[train], "X_test": X[test], "y_test": y[test]}
+    meta, arrays = make_split(X, y, args.seed, args.test_size)
     store.save_split(args.out, arrays, meta)
-    print(f"data: {len(train)} train and {len(test)} test rows (seed {args.seed}) -> {args.out}")
+    print(f"data: {len(arrays['y_train'])} train and {len(arrays['y_test'])} test rows "
+          f"(seed {args.seed}) -> {args.out}")
     return 0

@@ -12,7 +12,7 @@ from . import store
 from .cli import Parser, UserError, command, display
 from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
 from .model import predict
-from .predict import read_rows
+from .csvrows import read_csv
 from .render import load_metrics
 
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9
@@ -32,9 +32,14 @@ def main(argv=None) -> int:
     models = {k: store.load_model(ROOT / mx[k]["path"], kind=k) for k in ("float", "quantized")}
     try:
         with open(args.sample, "rb") as f:
-            rows = np.vstack(list(read_rows(f, FEATURES + (TARGET,), display(args.sample))))
+            _, chunks = read_csv(f, FEATURES + (TARGET,), display(args.sample))
+            chunks = list(chunks)
     except FileNotFoundError:
         raise UserError(f"{display(args.sample)}: no such file; expected the sample rows") from None
+    for chunk in chunks:
+        if chunk.bad:
+            raise UserError(chunk.bad[0][1])
+    rows = np.vstack([chunk.X for chunk in chunks])
     X, truth = rows[:, :-1], rows[:, -1]
     pf, pq = predict(models["float"], X), predict(models["quantized"], X)
     q = mx["quantized"]

@@ -26,11 +26,14 @@ class Model:
     intercept : float, target units ($100,000)
     meta : dict, what the file says about itself (kind, features, fingerprints, ...)
     payload_bytes : int, what the parameters take in the file, without headers
+    low, high : ndarray of shape (n_features,), the training split's range of each feature
     """
     coef: np.ndarray
     intercept: float
     meta: dict
     payload_bytes: int
+    low: np.ndarray = None
+    high: np.ndarray = None
 
     @property
     def kind(self):
@@ -39,6 +42,7 @@ class Model:
     @property
     def features(self):
         return tuple(self.meta["features"])
+
 
 
 def predict(model, X):

@@ -1,175 +1,167 @@
-"""Inference: CSV rows in, one prediction per line out, with numpy alone.
+"""Inference: rows in (CSV, JSON or JSON Lines), one prediction per row out, numpy alone.
 
-    python -m housing predict --model artifacts/models/quantized.npz [--input rows.csv]
+    python -m housing predict [--model artifacts/models/quantized.npz] [--input rows.csv]
+        [--format auto|csv|json|jsonl] [--id COLUMN] [--output plain|csv|jsonl]
+        [--skip-invalid] [--strict]
 
-Rows come from ``--input`` or stdin: a header naming the feature columns (any order; names
-may be quoted) and one row of numbers per line. CRLF line ends, a missing final newline,
-a UTF-8 byte-order mark, exponents and spaces around values are fine; blank lines are
-skipped. Input is read and answered in chunks, so memory stays flat however long it is.
-Predictions are in units of $100,000, printed as Python's shortest exact repr.
+Columns are matched by name; the others (the target, an id, pandas' index) are ignored.
+Predictions are in units of $100,000, printed as Python's shortest exact repr, and stream
+out as rows are read: every row before a bad one is answered before the error.
 """
-import csv
-import math
+import json
 import sys
-import warnings
 
 import numpy as np
 
-from . import store
+from . import store, tables
 from .cli import Parser, UserError, command, display
-from .config import QUANTIZED_MODEL
+from .config import QUANTIZED_MODEL, TARGET
 from .model import predict
 
-CHUNK_ROWS = 65536  # rows per parse-and-predict step: ~4 MB of floats
-OTHER_DELIMITERS = (";", "\t", "|")
+OUTPUTS = ("plain", "csv", "jsonl")
 
 
-def _split(line):
-    return line.split(",") if '"' not in line else next(csv.reader([line]))
-
-
-def _value(text):
-    """How a value reads, quoted and cut short, for error messages."""
-    return repr(text if len(text) <= 40 else text[:37] + "...")
-
-
-def parse_header(line, columns, source, no=1):
-    """Map the header ``line`` (line ``no``) onto ``columns``; returns (the input column of
-    each of ``columns``, the header's names in input order)."""
-    names = [name.strip() for name in _split(line)]
-    expected = ", ".join(columns)
-    if len(names) == 1:
-        for d in OTHER_DELIMITERS:
-            if d in line:
-                raise UserError(f"{source}, line {no}: expected comma-separated values, "
-                                f"but the header is separated by {d!r}")
-    if all(_is_number(name) for name in names):
-        raise UserError(f"{source}, line {no}: expected a header naming the columns "
-                        f"({expected}), got a row of numbers")
-    for i, name in enumerate(names):
-        if not name:
-            raise UserError(f"{source}, line {no}: column {i + 1} of the header is empty; "
-                            f"expected names from {expected}")
-        if name not in columns:
-            raise UserError(f"{source}, line {no}: unknown column {_value(name)}; "
-                            f"expected {expected}")
-        if names.index(name) != i:
-            raise UserError(f"{source}, line {no}: column '{name}' appears twice "
-                            f"(columns {names.index(name) + 1} and {i + 1})")
-    missing = [c for c in columns if c not in names]
-    if missing:
-        raise UserError(f"{source}, line {no}: missing column{'s' * (len(missing) > 1)} "
-                        f"{', '.join(missing)}; expected {expected}")
-    return [names.index(c) for c in columns], names
-
-
-def _is_number(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def parse_rows(lines, first, header, source):
-    """The exact parser: values of ``lines`` (numbered from ``first``), shape
-    (n_rows, len(header)), in input column order. Every mistake is a UserError with its
-    line, column and value. Blank lines are skipped."""
-    rows = []
-    for no, line in enumerate(lines, first):
-        if not line.strip():
-            continue
-        if "\0" in line:
-            raise UserError(f"{source}, line {no}: expected text, found a NUL byte")
-        fields = _split(line)
-        if len(fields) != len(header):
-            raise UserError(f"{source}, line {no}: expected {len(header)} comma-separated "
-                            f"values, got {len(fields)}")
-        row = []
-        for name, text in zip(header, fields):
-            where = f"{source}, line {no}, column '{name}'"
-            text = text.strip()
-            if not text:
-                raise UserError(f"{where}: expected a number, got an empty value")
-            try:
-                value = float(text)
-            except ValueError:
-                raise UserError(f"{where}: expected a number, got {_value(text)}") from None
-            if not math.isfinite(value):
-                if text.lstrip("+-").lower() in ("inf", "infinity", "nan"):
-                    raise UserError(f"{where}: expected a finite number, got {_value(text)}")
-                raise UserError(f"{where}: {_value(text)} overflows to infinity")
-            row.append(value)
-        rows.append(row)
-    return np.array(rows, dtype=np.float64).reshape(len(rows), len(header))
-
-
-def parse_chunk(lines, first, header, source):
-    """``parse_rows``, fast: numpy's C parser first; anything it refuses, or a non-finite
-    value, goes to the exact parser, which finds and names the problem (or, for the few
-    spellings only Python's float accepts, such as '1_000', gives the values)."""
-    text = "\n".join(lines)
-    # quotes, NULs and stray carriage returns are read differently by numpy's parser
-    if not any(c in text for c in '"\0\r'):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error")  # "input contained no data": blank lines only
-                X = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2, comments=None)
-        except (ValueError, UserWarning):
-            pass
+def checked_predict(model, chunk, strict=False):
+    """Predictions for a ``rows.Chunk``: (y of the rows that stay, shape (k,); their
+    positions in chunk.X; the rows refused, as (number, message, id)). A prediction that
+    is not finite refuses its row, as does (when ``strict``) a feature outside the
+    training range."""
+    with np.errstate(all="ignore"):  # overflow is reported per row below, not as a warning
+        y = predict(model, chunk.X)
+    refused = ~np.isfinite(y)
+    if strict:
+        refused |= outside(model, chunk.X).any(axis=1)
+    if not refused.any():
+        return y, np.arange(len(y)), []
+    bad = []
+    for i in np.flatnonzero(refused):
+        no, key = chunk.nos[i], chunk.ids[i] if chunk.ids is not None else None
+        if np.isfinite(y[i]):
+            bad.append((no, out_of_range(model, chunk.X[i], chunk.where(no)), key))
         else:
-            if X.shape[1:] == (len(header),) and np.isfinite(X).all():
-                return X
-    return parse_rows(lines, first, header, source)
+            bad.append((no, f"{chunk.where(no)}: the prediction overflows to {float(y[i])!r}; "
+                            f"expected features small enough for a finite prediction", key))
+    keep = np.flatnonzero(~refused)
+    return y[keep], keep, bad
 
 
-def read_rows(stream, columns, source, chunk_rows=CHUNK_ROWS):
-    """Yield float64 arrays of shape (k, len(columns)), columns in ``columns`` order, from
-    a binary CSV stream, ``chunk_rows`` lines at a time. ``source`` names the stream in
-    errors."""
-    lines = _lines(stream, source)
-    for no, line in lines:
-        if line.strip():
-            break
-    else:
-        raise UserError(f"{source}: empty input; expected a header naming the columns "
-                        f"({', '.join(columns)}) and rows of numbers")
-    order, header = parse_header(line, columns, source, no)
-    first, chunk, rows = no + 1, [], 0
-    for no, line in lines:
-        chunk.append(line)
-        if len(chunk) == chunk_rows:
-            X = parse_chunk(chunk, first, header, source)
-            first, chunk, rows = no + 1, [], rows + len(X)
-            yield X[:, order]
-    X = parse_chunk(chunk, first, header, source) if chunk else np.empty((0, len(header)))
-    if rows + len(X) == 0:
-        raise UserError(f"{source}: a header but no rows; expected at least one row of numbers")
-    yield X[:, order]
+def outside(model, X):
+    """Which values of X, shape (n, n_features), lie outside the training range."""
+    return (X < model.low) | (X > model.high)
 
 
-def _lines(stream, source):
-    """(line number, text) of each line of a binary stream, UTF-8, line ends removed."""
-    for no, raw in enumerate(stream, 1):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise UserError(f"{source}, line {no}: expected UTF-8 text, got byte "
-                            f"0x{raw[e.start]:02x} at position {e.start + 1}") from None
-        if no == 1:
-            line = line.removeprefix("\ufeff")  # byte-order mark, as Excel writes
-        yield no, line.rstrip("\r\n")
+def first_outside(model, x):
+    """(feature index, value, low, high) of the first feature of row ``x`` outside the
+    training range."""
+    j = int(np.flatnonzero(outside(model, x[None])[0])[0])
+    return j, x[j], model.low[j], model.high[j]
+
+
+def out_of_range(model, x, where):
+    """The message for a row ``x`` with a feature outside the training range."""
+    j, value, low, high = first_outside(model, x)
+    return (f"{where}, column '{model.features[j]}': expected a value within the training "
+            f"range, {low:g} to {high:g}, got {value:g}")
+
+
+class Output:
+    """Predictions to a text stream: bare, or CSV or JSON Lines with the ``--id`` column."""
+
+    def __init__(self, stream, form, id_column):
+        self.stream, self.form, self.id_column = stream, form, id_column
+        if form == "csv":
+            stream.write(",".join(([id_column] if id_column else []) + [TARGET]) + "\n")
+
+    def rows(self, ids, values):
+        """Write one row per value (None: a row that was skipped, written with an empty
+        prediction when rows carry an id, else not at all)."""
+        if self.form == "plain":
+            if None in values:
+                values = [v for v in values if v is not None]
+            if values:  # repr: the shortest text that reads back as the same float
+                self.stream.write("\n".join(map(repr, values)) + "\n")
+        elif self.form == "csv":
+            keys = [_csv_field(k) for k in ids] if self.id_column else [None] * len(values)
+            self.stream.write("".join(
+                (f"{k}," if self.id_column else "") + ("" if v is None else repr(v)) + "\n"
+                for k, v in zip(keys, values) if self.id_column or v is not None))
+        else:
+            keys = ids if self.id_column else [None] * len(values)
+            self.stream.write("".join(
+                json.dumps(({self.id_column: k} if self.id_column else {}) | {TARGET: v}) + "\n"
+                for k, v in zip(keys, values) if self.id_column or v is not None))
+
+
+def _csv_field(value):
+    text = value if isinstance(value, str) else "" if value is None else json.dumps(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+class RangeCount:
+    """How many rows had a feature outside the training range, and the first of them."""
+
+    def __init__(self, model):
+        self.model, self.rows, self.first = model, 0, None
+    def add(self, chunk, keep):
+        X = chunk.X if len(keep) == len(chunk.X) else chunk.X[keep]
+        flags = outside(self.model, X).any(axis=1)
+        self.rows += int(flags.sum())
+        if self.first is None and flags.any():
+            i = int(keep[np.flatnonzero(flags)[0]])
+            j, value, low, high = first_outside(self.model, chunk.X[i])
+            self.first = (f"{chunk.where(chunk.nos[i])}, {self.model.features[j]} {value:g}, "
+                          f"trained on {low:g} to {high:g}")
+
+    def summary(self):
+        """One line for stderr, or None when every row was inside the training range."""
+        if not self.rows:
+            return None
+        many = self.rows > 1
+        return (f"{self.rows:,} row{'s' * many} {'have' if many else 'has'} features outside "
+                f"the training range; first: {self.first}")
+
+
+def write(out, chunk, y, keep, bad, upto=None):
+    """Write the rows of ``chunk`` that were predicted (``y`` for rows ``keep`` of it) and
+    those skipped (``bad``), in input order; only those numbered below ``upto`` if given."""
+    if not bad and upto is None and len(keep) == len(chunk.nos):  # every row, in order
+        out.rows(chunk.ids or [None] * len(keep), y.tolist())
+        return
+    nos = [chunk.nos[i] for i in keep]
+    ids = [chunk.ids[i] for i in keep] if chunk.ids is not None else [None] * len(nos)
+    rows = list(zip(nos, ids, y.tolist()))
+    if bad:
+        rows = sorted(rows + [(no, key, None) for no, _, key in bad], key=lambda r: r[0])
+    if upto is not None:
+        rows = [r for r in rows if r[0] < upto]
+    out.rows([key for _, key, _ in rows], [v for _, _, v in rows])
+
+
+def note(message):
+    print(f"housing predict: {message}", file=sys.stderr)
 
 
 def _parser():
     p = Parser(prog="housing predict", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
-    p.add_argument("--input", default="-", help="CSV file of rows; - for stdin (default)")
+    p.add_argument("--input", default="-", help="a file of rows; - for stdin (default)")
+    p.add_argument("--format", choices=tables.FORMATS, default="auto",
+                   help="auto (default): JSON if it starts with [ or {, else CSV")
+    p.add_argument("--id", metavar="COLUMN", help="copy this input column before each prediction")
+    p.add_argument("--output", choices=OUTPUTS,
+                   help="plain: one bare prediction per line (default); csv (default with "
+                        "--id) or jsonl: with a header or keys, and the --id column")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="name bad rows on stderr and go on; exit status 1 if any")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse rows with a feature outside the training range")
     return p
 
 
 def open_input(path):
-    """(binary stream, name for errors) of a CSV path, or of stdin for "-"."""
+    """(binary stream, name for errors) of a path, or of stdin for "-"."""
     if path == "-":
         return sys.stdin.buffer, "<stdin>"
     try:
@@ -183,10 +175,27 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     model = store.load_model(args.model)
     stream, source = open_input(args.input)
+    out = Output(sys.stdout, args.output or ("csv" if args.id else "plain"), args.id)
+    ranges, skipped = RangeCount(model), 0
     with stream:
-        for X in read_rows(stream, model.features, source):
-            y = predict(model, X)
-            sys.stdout.write("".join(f"{v!r}\n" for v in y.tolist()))
+        columns, chunks = tables.read(stream, model.features, source, args.format, args.id)
+        if columns.ignored:
+            note(f"ignoring columns that are not features: {', '.join(columns.ignored)}")
+        for chunk in chunks:
+            y, keep, refused = checked_predict(model, chunk, args.strict)
+            ranges.add(chunk, keep)
+            bad = sorted(chunk.bad + refused, key=lambda b: b[0])
+            if bad and not args.skip_invalid:
+                write(out, chunk, y, keep, [], upto=bad[0][0])
+                sys.stdout.flush()
+                raise UserError(bad[0][1])
+            write(out, chunk, y, keep, bad)
+            for _, message, _ in bad:
+                note(f"skipped {message}")
+            skipped += len(bad)
     sys.stdout.flush()
-    return 0
-
+    if ranges.summary():
+        note(ranges.summary())
+    if skipped:
+        note(f"{skipped:,} row{'s' * (skipped > 1)} skipped")
+    return 1 if skipped else 0

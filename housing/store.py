@@ -8,6 +8,7 @@ runs code.
 """
 import io
 import json
+import math
 import zipfile
 
 import numpy as np
@@ -19,8 +20,10 @@ from .config import FORMAT_VERSION
 
 FORMAT = "housing"
 SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
-# What a model records of the split it was fit on, and must match to be evaluated on one.
-LINEAGE = ("features", "data_sha256", "seed", "test_size")
+# What a model records of the split it was fit on, and must match to be evaluated on one:
+# the ranges are the training rows' (data.training_ranges), which predict warns outside of.
+LINEAGE = ("features", "data_sha256", "seed", "test_size", "ranges")
+RANGES = ("min", "max", "q001", "q999")
 
 
 def save_npz(path, meta, arrays):
@@ -117,6 +120,16 @@ def _check_features(where, meta):
     return len(features)
 
 
+def _check_ranges(where, meta, n):
+    ranges = meta.get("ranges")
+    if (not isinstance(ranges, dict) or sorted(ranges) != sorted(RANGES)
+            or not all(isinstance(v, list) and len(v) == n for v in ranges.values())
+            or not all(isinstance(x, (int, float)) and math.isfinite(x)
+                       for v in ranges.values() for x in v)):
+        raise UserError(f"{where}: 'ranges' should hold {', '.join(RANGES)}, each {n} finite "
+                        f"numbers; rebuild it with `make all`")
+
+
 # --- models -------------------------------------------------------------------------
 
 def save_float(path, coef, intercept, meta):
@@ -143,6 +156,7 @@ def load_model(path, kind=None):
     if kind and meta["kind"] != kind:
         raise UserError(f"{where}: expected {what}, got a {meta['kind']} model")
     n = _check_features(where, meta)
+    _check_ranges(where, meta, n)
     params = arrays["params"]
     if meta["kind"] == "float":
         _check_array(where, "params", params, "<f8", (n + 1,))
@@ -163,7 +177,9 @@ def load_model(path, kind=None):
         coef, intercept = m.dequantize(m.decode(params.tobytes(), method, symmetric, bits, n))
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")
-    return m.Model(coef, intercept, meta, params.nbytes)
+    ranges = meta["ranges"]
+    return m.Model(coef, intercept, meta, params.nbytes, np.array(ranges["min"]),
+                   np.array(ranges["max"]))
 
 
 def lineage(meta):

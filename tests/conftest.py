@@ -23,11 +23,8 @@ def synthetic(n=4000, seed=0, noise=0.5):
 
 
 def write_split(path, X, y, seed=42, test_size=0.2):
-    train_idx, test_idx = data.split_indices(len(X), test_size, seed)
-    meta = {"features": list(FEATURES), "target": "MedHouseVal",
-            "data_sha256": data.fingerprint(X, y), "seed": seed, "test_size": test_size}
-    store.save_split(path, {"X_train": X[train_idx], "y_train": y[train_idx],
-                            "X_test": X[test_idx], "y_test": y[test_idx]}, meta)
+    meta, arrays = data.make_split(X, y, seed, test_size)
+    store.save_split(path, arrays, meta)
     return path
 
 

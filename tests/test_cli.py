@@ -3,18 +3,19 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from housing import __main__ as entry
-from housing import data, demo, report, store, train
+from housing import data, demo, info, report, store, train
 from housing.config import ROOT
 
 
 @pytest.mark.parametrize("argv, status, message", [
     ([], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-            "predict, demo, bench), got nothing; see python -m housing --help\n"),
+            "predict, info, demo, bench), got nothing; see python -m housing --help\n"),
     (["fit"], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-                 "predict, demo, bench), got 'fit'; see python -m housing --help\n"),
+                 "predict, info, demo, bench), got 'fit'; see python -m housing --help\n"),
     (["--help"], 0, ""),
 ])
 def test_dispatch(capsys, argv, status, message):
@@ -68,3 +69,31 @@ def test_demo_without_sample_rows(capsys, demo_files, tmp_path):
     metrics, _, _ = demo_files
     assert demo.main(["--metrics", str(metrics), "--sample", str(tmp_path / "no.csv")]) == 2
     assert "no.csv: no such file; expected the sample rows" in capsys.readouterr().err
+
+
+def test_info_prints_a_model_card_with_the_report_s_metrics(capsys, demo_files, built):
+    metrics, _, mx = demo_files
+    model = store.load_model(built["quantized"])
+    mx["quantized"]["path"] = str(built["quantized"])  # absolute: ROOT / path is the file
+    metrics.write_text(json.dumps(mx))
+    assert info.main([str(built["quantized"]), "--metrics", str(metrics)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{built['quantized']}: quantized model, standardized, 8 bits (picked " \
+                       f"by auto on the training split)"
+    assert lines[1] == f"  {built['quantized'].stat().st_size} bytes on disk, 24 of them parameters"
+    assert lines[3] == f"  intercept: {model.intercept!r} ($100,000)"
+    # the coefficient column is the dequantized model, to the 6 digits printed
+    coefs = [float(line.split()[1]) for line in lines[5:13]]
+    np.testing.assert_allclose(coefs, model.coef, rtol=5e-6)
+    assert [line.split()[0] for line in lines[5:13]] == list(model.features)
+    assert lines[13] == (f"  test split: R² {mx['quantized']['r2']:.4f}, MSE "
+                         f"{mx['quantized']['mse']:.4f}, MAE {mx['quantized']['mae']:.4f}, "
+                         f"largest difference from the float model "
+                         f"{mx['quantized']['max_abs_diff_vs_float']:.4f}")
+
+
+def test_info_without_metrics_beside_it(capsys, built):
+    assert info.main([str(built["float"])]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 13 and lines[0].endswith("float model, least squares (scikit-learn's "
+                                                  "LinearRegression), float64")

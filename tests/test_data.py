@@ -1,3 +1,6 @@
+import socket
+import time
+
 import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
@@ -78,3 +81,29 @@ def test_sample_rows_carry_their_true_values(tmp_path, built):
     lines = out.read_text().splitlines()
     assert lines[0] == ",".join(FEATURES) + ",MedHouseVal"
     assert len(lines) == 1 + 5 and all(len(line.split(",")) == 9 for line in lines)
+
+
+def test_a_network_that_never_answers_fails_the_download_in_time(tmp_path, monkeypatch,
+                                                                 capsys):
+    from sklearn.datasets import _base, _california_housing
+    with socket.socket() as listener:  # accepts connections (the kernel does) and says nothing
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/cal_housing.tgz"
+        monkeypatch.setattr(_california_housing, "ARCHIVE", _base.RemoteFileMetadata(
+            filename="cal_housing.tgz", url=url, checksum="0" * 64))
+        monkeypatch.setattr(data, "ATTEMPT_TIMEOUT", 0.5)
+        home = tmp_path / "nowhere" / "scikit_learn_data"
+        monkeypatch.setenv("SCIKIT_LEARN_DATA", str(home))
+        start = time.monotonic()
+        assert data.main(["--out", str(tmp_path / "split.npz")]) == 2
+        elapsed = time.monotonic() - start
+    out, err = capsys.readouterr()
+    assert err == (f"housing data: downloading California Housing from {url} into {home} "
+                   f"(once; set SCIKIT_LEARN_DATA to use a copy you have)\n"
+                   f"housing data: error: California Housing is not in scikit-learn's cache "
+                   f"({home}) and could not be downloaded (timed out); set SCIKIT_LEARN_DATA "
+                   f"to a folder holding cal_housing_py3.pkz\n")
+    assert elapsed < 2 * 0.5 + 1.0 + 2.0  # two attempts, the delay between, and slack
+    assert not home.exists() and not (tmp_path / "split.npz").exists()
+    assert socket.getdefaulttimeout() is None  # put back as it was

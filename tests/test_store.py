@@ -74,11 +74,11 @@ CASES = {
     "truncated": (_truncated, r"truncated or corrupt \(File is not a zip file\); expected a model"),
     "npy": (lambda p, src: (p.write_bytes(_npy(np.zeros(9))), p)[1],
             r"a single .npy array, not an .npz archive"),
-    "newer": (lambda p, src: rewrite(src, p, lambda m, a: m.update(version=2)),
-              r"format version 2, but this housing reads version 1; a newer housing "
+    "newer": (lambda p, src: rewrite(src, p, lambda m, a: m.update(version=3)),
+              r"format version 3, but this housing reads version 2; a newer housing "
               r"wrote it: upgrade housing, or rebuild it with `make all`"),
     "older": (lambda p, src: rewrite(src, p, lambda m, a: m.update(version=0)),
-              r"format version 0, but this housing reads version 1; rebuild it"),
+              r"format version 0, but this housing reads version 2; rebuild it"),
     "not ours": (lambda p, src: rewrite(src, p, lambda m, a: m.pop("format")),
                  r"not a housing file \(meta has no format 'housing'\)"),
     "shape": (lambda p, src: rewrite(src, p, lambda m, a: a.update(params=np.zeros(8))),
