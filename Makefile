@@ -35,13 +35,14 @@ IMAGE_ID := $(A)/image.id
 COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
           housing/model.py housing/store.py housing/quantize.py
 NUMPY_VERSION = $(shell sed -n 's/^numpy==//p' requirements.txt)
+GUNICORN_VERSION = $(shell sed -n 's/^gunicorn==//p' requirements.txt)
 DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 
 # Make tracks files, not variable values: each parameter is kept in a file under
 # $(PARAMS), rewritten (atomically) only when its value changes, and the stages that read
 # it depend on that file. Skipped for goals that read no parameter, and under `make -n`.
 PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE
-ifneq ($(filter-out help clean test lint,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help clean test lint clients,$(or $(MAKECMDGOALS),help)),)
 ifeq ($(findstring n,$(firstword $(filter-out -% %=%,$(MAKEFLAGS)))),)
 $(shell mkdir -p $(PARAMS) $(SCRATCH) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
   k=$${kv%%=*}; v=$${kv#*=}; [ -f $(PARAMS)/$$k ] && [ "$$(cat $(PARAMS)/$$k)" = "$$v" ] || \
@@ -52,12 +53,14 @@ endif
 $(PARAMS)/%:
 	@mkdir -p $(@D) $(SCRATCH) && printf '%s\n' '$($*)' > $(SCRATCH)/$* && mv $(SCRATCH)/$* $@
 
-.PHONY: help all data train quantize report report-check test bench clean docker docker-run lint
+.PHONY: help all data train quantize report report-check test bench clean docker docker-run lint \
+        clients serve docker-serve bench-serve
 
 help: ## list the targets
 	@echo "make all runs the pipeline; make test runs the tests. Targets:"
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
 	@echo "Parameters: SEED=$(SEED) TEST_SIZE=$(TEST_SIZE) BITS=$(BITS) METHOD=$(METHOD) IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE)"
+	@echo "Serving: HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS)"
 
 all: $(METRICS) ## run every stage: data, train, quantize, evaluate (metrics.json)
 
@@ -112,21 +115,59 @@ docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 $(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(wildcard housing/*.py) \
              $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
 	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
-	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --iidfile $(SCRATCH)/image.id -t $(IMAGE) .
+	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --build-arg GUNICORN_VERSION=$(GUNICORN_VERSION) \
+	  --iidfile $(SCRATCH)/image.id -t $(IMAGE) .
 	mv $(SCRATCH)/image.id $@
 	@base=$$(docker image inspect -f '{{.Size}}' $(or $(BASE_IMAGE),$(DEFAULT_BASE)) 2>/dev/null || echo 0); \
 	 size=$$(docker image inspect -f '{{.Size}}' $(IMAGE)); \
 	 echo "docker: $(IMAGE) is $$((size / 1000000)) MB, $$(((size - base) / 1000000)) MB over its base"
 
 RUN_IMAGE = docker run -i --rm --network none --read-only $(IMAGE)
+# Wait up to 10 s for a server's readiness; $(1) is the command that runs python there.
+WAIT_READY = for _ in $$(seq 50); do $(1) -c "import urllib.request as u; \
+  u.urlopen('http://127.0.0.1:$(2)/v2/health/ready', timeout=1)" 2>/dev/null && break; \
+  sleep 0.2; done
 
-docker-run: $(IMAGE_ID) $(ENV_STAMP) ## run the image offline and read-only: both models on sample rows
-	$(RUN_IMAGE)
+docker-run: $(IMAGE_ID) $(ENV_STAMP) ## offline and read-only: the demo, predict, and both protocols of the server
+	$(RUN_IMAGE) python -m housing demo
 	@# the same rows through predict inside and outside the image: identical bytes
 	@for model in $(FLOAT) $(QUANT); do \
 	  cmp <($(RUN_IMAGE) python -m housing predict --model $$model < $(SAMPLE)) \
 	      <($(PY) -m housing predict --model $$model < $(SAMPLE)) || exit 1; \
 	  echo "docker-run: $$model predicts the same bytes in the image as here"; done
+	@# the server, as the image starts it, asked from inside its own (network-less) container
+	@cid=$$(docker run -d --network none --read-only $(IMAGE)); \
+	 trap 'docker rm -f $$cid >/dev/null' EXIT; \
+	 $(call WAIT_READY,docker exec $$cid python,8080); \
+	 call="docker exec -i $$cid python -m housing client http://127.0.0.1:8080"; \
+	 for name in float quantized; do \
+	   cmp <($$call --protocol oip --model $$name < $(SAMPLE)) \
+	       <($(PY) -m housing predict --model $(A)/models/$$name.npz < $(SAMPLE) 2>/dev/null) \
+	     || exit 1; \
+	   echo "docker-run: the server's Open Inference Protocol answers for $$name are the CLI's"; \
+	 done; \
+	 cmp <($$call --protocol mlflow < $(SAMPLE)) \
+	     <($(PY) -m housing predict --model $(QUANT) < $(SAMPLE) 2>/dev/null) || exit 1; \
+	 echo "docker-run: the server's MLflow /invocations answers are the CLI's (quantized)"; \
+	 docker stop -t 20 $$cid >/dev/null; status=$$(docker wait $$cid); \
+	 echo "docker-run: docker stop: the server exited with status $$status"; [ "$$status" = 0 ]
+
+## Serving parameters (make serve PORT=9000 WORKERS=4)
+HOST ?= 127.0.0.1
+PORT ?= 8080
+WORKERS ?= 2
+
+serve: $(FLOAT) $(QUANT) ## serve both models over HTTP here, in the foreground (HOST, PORT, WORKERS)
+	$(PY) -m housing serve --host $(HOST) --port $(PORT) --workers $(WORKERS) \
+	  --model float=$(FLOAT) --model quantized=$(QUANT)
+
+docker-serve: $(IMAGE_ID) ## run the image's server detached and read-only on PORT
+	@docker rm -f housing-serve >/dev/null 2>&1 || true
+	docker run -d --rm --name housing-serve --read-only -p $(HOST):$(PORT):8080 $(IMAGE) >/dev/null
+	@$(call WAIT_READY,$(PY),$(PORT))
+	@echo "docker-serve: both models on http://$(HOST):$(PORT), for instance:"
+	@echo "  curl -s http://$(HOST):$(PORT)/invocations -H 'Content-Type: text/csv' --data-binary @$(SAMPLE)"
+	@echo "  docker stop housing-serve   # ends it"
 
 # Linters check the project and never run it: pinned here, installed only by this target
 # into their own environment, and kept out of requirements.txt. zizmor audits the workflow
@@ -142,6 +183,17 @@ lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
 	$(LINT_VENV)/bin/hadolint --failure-threshold warning Dockerfile
 	$(LINT_VENV)/bin/zizmor --offline --quiet .github/workflows/
 	$(LINT_VENV)/bin/actionlint .github/workflows/*.yml
+
+# The client library people call the server with, pinned here and installed only by this
+# target into its own environment: tests/test_serve.py runs it there, and skips without it.
+CLIENTS_VENV := .venv-clients
+CLIENTS := tritonclient[http]==2.73.0
+
+clients: ## install tritonclient into .venv-clients, for the serving tests
+	@[ "$$(cat $(CLIENTS_VENV)/.tools 2>/dev/null)" = "$(CLIENTS)" ] || { \
+	  python3 -m venv $(CLIENTS_VENV) && \
+	  $(CLIENTS_VENV)/bin/pip install --disable-pip-version-check -q '$(CLIENTS)' && \
+	  echo "$(CLIENTS)" > $(CLIENTS_VENV)/.tools; }
 
 clean: ## remove everything the pipeline generated (artifacts/, .tmp/)
 	rm -rf $(A) $(SCRATCH)

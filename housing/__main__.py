@@ -13,6 +13,8 @@ STAGES = {
     "render": "the README's tables and figure from metrics.json, or --check them",
     "predict": "predict rows (CSV, JSON, JSON Lines) with a float or quantized model",
     "info": "a model card: parameters, training ranges, lineage and test metrics",
+    "serve": "serve the models over HTTP (Open Inference Protocol, MLflow scoring)",
+    "client": "send rows to a running server and print its predictions",
     "demo": "the image's default command: both models on the bundled sample rows",
     "bench": "throughput, peak memory and cold start of predict",
 }

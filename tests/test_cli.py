@@ -13,9 +13,11 @@ from housing.config import ROOT
 
 @pytest.mark.parametrize("argv, status, message", [
     ([], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-            "predict, info, demo, bench), got nothing; see python -m housing --help\n"),
+            "predict, info, serve, client, demo, bench), got nothing; see python -m housing "
+            "--help\n"),
     (["fit"], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-                 "predict, info, demo, bench), got 'fit'; see python -m housing --help\n"),
+                 "predict, info, serve, client, demo, bench), got 'fit'; see python -m "
+                 "housing --help\n"),
     (["--help"], 0, ""),
 ])
 def test_dispatch(capsys, argv, status, message):

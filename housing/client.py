@@ -1,0 +1,63 @@
+"""Call a running server with rows, as ``predict`` would print them: the smoke test of an
+image, and an example of both protocols from the standard library alone.
+
+    python -m housing client http://127.0.0.1:8080 --protocol oip --model quantized < rows.csv
+    python -m housing client http://127.0.0.1:8080 --protocol mlflow < rows.csv
+
+``oip`` sends the rows as one FP64 tensor of shape [n, 8] to /v2/models/MODEL/infer;
+``mlflow`` sends the CSV as it is to /invocations (the server's default model).
+"""
+import io
+import json
+import sys
+import urllib.error
+import urllib.request
+
+import numpy as np
+
+from . import tables
+from .cli import Parser, UserError, command
+from .config import FEATURES
+
+
+def post(url, body, content_type):
+    """The parsed JSON answer to a POST; a UserError with the server's message on a 4xx."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        raise UserError(f"{url}: {e.code}: {json.load(e).get('error')}") from None
+    except urllib.error.URLError as e:
+        raise UserError(f"{url}: cannot connect ({e.reason})") from None
+
+
+def _parser():
+    p = Parser(prog="housing client", description=__doc__.splitlines()[0])
+    p.add_argument("url", help="the server, e.g. http://127.0.0.1:8080")
+    p.add_argument("--protocol", choices=("oip", "mlflow"), default="oip")
+    p.add_argument("--model", default="quantized", help="the model name, for oip")
+    return p
+
+
+@command("housing client")
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    body = sys.stdin.buffer.read()
+    url = args.url.rstrip("/")
+    if args.protocol == "mlflow":
+        y = post(f"{url}/invocations", body, "text/csv")["predictions"]
+    else:
+        _, chunks = tables.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")
+        chunks = list(chunks)
+        for chunk in chunks:
+            if chunk.bad:
+                raise UserError(chunk.bad[0][1])
+        X = np.vstack([c.X for c in chunks])
+        request = {"inputs": [{"name": "features", "shape": list(X.shape), "datatype": "FP64",
+                               "data": X.ravel().tolist()}]}
+        answer = post(f"{url}/v2/models/{args.model}/infer", json.dumps(request).encode(),
+                      "application/json")
+        y = answer["outputs"][0]["data"]
+    sys.stdout.write("".join(f"{v!r}\n" for v in y))
+    return 0

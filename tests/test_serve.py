@@ -1,0 +1,401 @@
+"""The HTTP server, started for real on a free local port, through both protocols."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import numpy as np
+import pytest
+
+from housing import store
+from housing.config import FEATURES, ROOT
+
+ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
+                 [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
+                 [2.0804, 42.0, 4.29, 1.12, 1206.0, 2.03, 37.84, -122.26]])
+MAX_BODY = 1 << 20
+CLIENTS = ROOT / ".venv-clients" / "bin" / "python"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(built, port, *extra, env=None):
+    argv = [sys.executable, "-m", "housing", "serve", "--port", str(port), "--workers", "1",
+            "--threads", "4", "--model", f"float={built['float']}",
+            "--model", f"quantized={built['quantized']}", *extra]
+    env = dict(os.environ, HOUSING_MAX_BODY=str(MAX_BODY), HOUSING_BODY_TIMEOUT="1",
+               **(env or {}))
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read())
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the server did not become ready in 15 s")
+
+
+def stop(proc):
+    """SIGTERM, as docker stop sends: (exit status, stdout, stderr)."""
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    return proc.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    port = free_port()
+    proc = start(built, port)
+    yield f"127.0.0.1:{port}", proc
+    if proc.poll() is None:
+        status, out, err = stop(proc)
+        assert status == 0 and "Traceback" not in err, err
+
+
+def call(server, method, path, body=None, content_type="application/json", headers=None):
+    """(status, parsed JSON body, headers) of one request."""
+    conn = http.client.HTTPConnection(server[0], timeout=10)
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    h = dict(headers or {})
+    if content_type and body is not None:
+        h["Content-Type"] = content_type
+    conn.request(method, path, body=body, headers=h)
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, json.loads(data), dict(resp.getheaders())
+
+
+def formula(built, kind, X=ROWS):
+    model = store.load_model(built[kind])
+    return X @ model.coef + model.intercept
+
+
+def cli(built, kind, X=ROWS):
+    """The CLI's predictions of the same rows, as floats."""
+    text = ",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in X.tolist())
+    run = subprocess.run([sys.executable, "-m", "housing", "predict", "--model", str(built[kind])],
+                         input=text, capture_output=True, text=True, cwd=ROOT, check=True)
+    return [float(v) for v in run.stdout.split()]
+
+
+def test_health_metadata_and_version(server, built):
+    assert call(server, "GET", "/v2/health/live")[:2] == (200, {"live": True})
+    assert call(server, "GET", "/v2/health/ready")[:2] == (200, {"ready": True})
+    status, meta, _ = call(server, "GET", "/v2")
+    assert status == 200 and meta["name"] == "housing"
+    assert call(server, "GET", "/v2/models/float/ready")[:2] == (200, {"name": "float",
+                                                                      "ready": True})
+    status, meta, _ = call(server, "GET", "/v2/models/quantized")
+    model = store.load_model(built["quantized"])
+    assert meta["inputs"] == [{"name": "features", "datatype": "FP64", "shape": [-1, 8]}]
+    assert meta["outputs"] == [{"name": "MedHouseVal", "datatype": "FP64", "shape": [-1]}]
+    assert meta["parameters"]["method"] == model.meta["method"]
+    assert meta["parameters"]["bits"] == 8
+    assert meta["parameters"]["training_ranges"] == model.meta["ranges"]
+    for path in ("/ping", "/health"):
+        assert call(server, "GET", path)[0] == 200
+    from housing import __version__
+    assert call(server, "GET", "/version")[:2] == (200, {"version": __version__})
+
+
+TENSORS = {
+    "flat": [{"name": "x", "shape": [3, 8], "datatype": "FP64", "data": ROWS.ravel().tolist()}],
+    "nested": [{"name": "x", "shape": [3, 8], "datatype": "FP32", "data": ROWS.tolist()}],
+    "per feature [n]": [{"name": f, "shape": [3], "datatype": "FP64", "data": ROWS[:, j].tolist()}
+                        for j, f in enumerate(FEATURES)][::-1],
+    "per feature [n, 1]": [{"name": f, "shape": [3, 1], "datatype": "FP64",
+                            "data": [[v] for v in ROWS[:, j].tolist()]}
+                           for j, f in enumerate(FEATURES)],
+}
+
+
+@pytest.mark.parametrize("shape", TENSORS)
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_infer_every_tensor_layout(server, built, shape, kind):
+    status, out, _ = call(server, "POST", f"/v2/models/{kind}/infer",
+                          {"id": "req-7", "inputs": TENSORS[shape]})
+    assert status == 200 and out["id"] == "req-7" and out["model_name"] == kind
+    (output,) = out["outputs"]
+    assert output["name"] == "MedHouseVal" and output["datatype"] == "FP64"
+    assert output["shape"] == [3]
+    np.testing.assert_allclose(output["data"], formula(built, kind), rtol=1e-12)
+    assert output["data"] == cli(built, kind)  # the same floats as the command line
+
+
+def test_integer_datatypes(server, built):
+    X = np.round(ROWS).astype(int)
+    status, out, _ = call(server, "POST", "/v2/models/float/infer", {"inputs": [
+        {"name": "x", "shape": [3, 8], "datatype": "INT64", "data": X.tolist()}]})
+    assert status == 200
+    np.testing.assert_allclose(out["outputs"][0]["data"], formula(built, "float", X),
+                               rtol=1e-12)
+
+
+RECORDS = [dict(zip(FEATURES, r)) for r in ROWS.tolist()]
+MLFLOW = {
+    "dataframe_split": {"dataframe_split": {"columns": list(FEATURES), "index": [0, 1, 2],
+                                            "data": ROWS.tolist()}},
+    "dataframe_records": {"dataframe_records": [dict(r, MedHouseVal=1.0) for r in RECORDS]},
+    "instances, records": {"instances": RECORDS},
+    "instances, lists": {"instances": ROWS.tolist()},
+    "inputs, columns": {"inputs": {f: ROWS[:, j].tolist() for j, f in enumerate(FEATURES)}},
+}
+
+
+@pytest.mark.parametrize("shape", MLFLOW)
+def test_invocations_json(server, built, shape):
+    status, out, _ = call(server, "POST", "/invocations", MLFLOW[shape])
+    assert status == 200 and list(out) == ["predictions"]
+    assert out["predictions"] == cli(built, "quantized")
+
+
+def test_invocations_csv_takes_the_cli_rules(server, built):
+    text = ",MedHouseVal," + ",".join(FEATURES) + "\r\n" + "".join(
+        f"{i},1.0," + ",".join(map(repr, r)) + "\r\n" for i, r in enumerate(ROWS.tolist()))
+    status, out, _ = call(server, "POST", "/invocations", text, "text/csv; charset=utf-8")
+    assert status == 200 and out["predictions"] == cli(built, "quantized")
+
+
+def test_a_10000_row_request(server, built):
+    X = np.tile(ROWS, (3334, 1))[:10000]
+    start_ = time.perf_counter()
+    status, out, _ = call(server, "POST", "/v2/models/float/infer", {"inputs": [
+        {"name": "x", "shape": [10000, 8], "datatype": "FP64", "data": X.tolist()}]})
+    assert status == 200 and len(out["outputs"][0]["data"]) == 10000
+    np.testing.assert_allclose(out["outputs"][0]["data"], formula(built, "float", X), rtol=1e-12)
+    assert time.perf_counter() - start_ < 10  # a bound on hanging, not a speed figure
+
+
+def infer_body(**change):
+    tensor = {"name": "x", "shape": [3, 8], "datatype": "FP64", "data": ROWS.tolist()}
+    return {"inputs": [dict(tensor, **change)]}
+
+
+def with_value(i, j, value):
+    data = ROWS.tolist()
+    data[i][j] = value
+    return infer_body(data=data)
+
+
+BAD = {
+    "malformed JSON": ("/v2/models/float/infer", '{"inputs": [', 400,
+                       "request body: not valid JSON (Expecting value at line 1, column 13)"),
+    "wrong shape": ("/v2/models/float/infer", infer_body(shape=[4, 8]), 400,
+                    "input 'x': shape [4, 8] holds 32 values, 'data' has 24"),
+    "seven columns": ("/v2/models/float/infer",
+                      infer_body(shape=[3, 7], data=ROWS[:, :7].tolist()), 400,
+                      "input 'x': expected shape [n, 8] (the features in the model's order: "
+                      "MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, "
+                      "Longitude), got [3, 7]"),
+    "string": ("/v2/models/float/infer", with_value(1, 2, "7"), 400,
+               "input 'x', row 2, column 'AveRooms': expected a finite number (FP64), got \"7\""),
+    "null": ("/v2/models/float/infer", with_value(2, 0, None), 400,
+             "input 'x', row 3, column 'MedInc': expected a finite number (FP64), got null"),
+    "NaN": ("/v2/models/float/infer", json.dumps(with_value(0, 6, float("nan"))), 400,
+            "input 'x', row 1, column 'Latitude': expected a finite number (FP64), got NaN"),
+    "Infinity": ("/v2/models/float/infer", json.dumps(with_value(0, 7, float("-inf"))), 400,
+                 "input 'x', row 1, column 'Longitude': expected a finite number (FP64), got "
+                 "-Infinity"),
+    "float for INT64": ("/v2/models/float/infer", infer_body(datatype="INT64"), 400,
+                        "input 'x', row 1, column 'MedInc': expected an integer (INT64), got "
+                        "8.3252"),
+    # MedInc and AveBedrms, both with positive coefficients, at 1.7e308: the sum overflows
+    "overflow": ("/v2/models/float/infer", infer_body(data=np.where(
+        (np.arange(3)[:, None] == 1) & np.isin(np.arange(8), [0, 3]), 1.7e308, ROWS).tolist()),
+        400,
+                 "row 2: the prediction overflows to inf; expected features small enough for "
+                 "a finite prediction"),
+    "missing feature": ("/v2/models/float/infer", {"inputs": TENSORS["per feature [n]"][1:]},
+                        400, "request body: missing input Longitude; expected one tensor per "
+                             "feature"),
+    "extra feature": ("/v2/models/float/infer", {"inputs": TENSORS["per feature [n]"] + [
+        {"name": "Rooms", "shape": [3], "datatype": "FP64", "data": [1, 2, 3]}]}, 400,
+        "input 'Rooms': not a feature; expected one tensor of shape [n, 8], or one per feature "
+        "named MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
+    "mlflow missing column": ("/invocations", {"dataframe_split": {
+        "columns": ["medinc"] + list(FEATURES[1:]), "data": ROWS.tolist()}}, 400,
+        "request body, 'columns': missing column MedInc ('medinc' looks like MedInc); expected "
+        "MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
+    "mlflow null": ("/invocations", {"dataframe_records": [RECORDS[0], dict(RECORDS[1],
+                                                                             HouseAge=None)]},
+                    400, "request body, dataframe_records 2, column 'HouseAge': expected a "
+                         "number, got null"),
+    "mlflow csv text": ("/invocations", ",".join(FEATURES) + "\n1,2,x,4,5,6,7,8\n", 400,
+                        "request body, line 2, column 'AveRooms': expected a number, got 'x'"),
+    "mlflow unknown key": ("/invocations", {"rows": []}, 400,
+                           "request body: expected an object with one of dataframe_split, "
+                           "dataframe_records, instances, inputs; got 'rows'"),
+    "unknown model": ("/v2/models/forest/infer", infer_body(), 404,
+                      "no model named 'forest'; expected one of float, quantized"),
+    "unknown path": ("/predict", infer_body(), 404,
+                     "no such path '/predict'; expected /v2/..., /invocations, /ping, /health "
+                     "or /version"),
+    "wrong method": ("/v2/health/ready", infer_body(), 405,
+                     "POST is not allowed on /v2/health/ready; expected GET"),
+    "content type": ("/invocations", "a,b\n", 415,
+                     "Content-Type 'text/plain' is not accepted here; expected application/json "
+                     "or text/csv"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_requests_get_the_status_and_the_cli_s_words(server, case):
+    path, body, status, message = BAD[case]
+    content_type = "text/plain" if case == "content type" else (
+        "text/csv" if case == "mlflow csv text" else "application/json")
+    got, out, headers = call(server, "POST", path, body, content_type)
+    assert (got, out) == (status, {"error": message})
+    if status == 405:
+        assert headers["Allow"] == "GET"
+
+
+def raw(server, head, body=b"", wait=5):
+    """Send raw bytes; the status line of what comes back within ``wait`` seconds."""
+    host, port = server[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=wait) as s:
+        s.sendall(head + body)
+        return s.recv(4096).split(b"\r\n")[0].decode()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(server):
+    head = (f"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {MAX_BODY + 1}\r\n\r\n").encode()
+    assert raw(server, head) == "HTTP/1.1 413 Content Too Large"  # no body was sent
+
+
+def test_a_slow_body_times_out_and_frees_the_thread(server):
+    head = (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n")
+    start_ = time.monotonic()
+    assert raw(server, head, b'{"inputs"') == "HTTP/1.1 408 Request Timeout"
+    assert time.monotonic() - start_ < 4
+    assert call(server, "GET", "/v2/health/ready")[0] == 200
+
+
+def mutations(count, seed=0):
+    rng = np.random.default_rng(seed)
+    good = json.dumps({"id": "m", "inputs": TENSORS["nested"]}).encode()
+    alphabet = b'{}[],:"0123456789.-eE naNIfitrulsx\\\x00\xff'
+    for _ in range(count):
+        b = bytearray(good)
+        for _ in range(int(rng.integers(1, 4))):
+            i = int(rng.integers(0, len(b)))
+            b[i:i + int(rng.integers(0, 3))] = bytes([alphabet[rng.integers(0, len(alphabet))]])
+        yield bytes(b)
+
+
+def test_hundreds_of_malformed_bodies_never_give_a_500(server):
+    statuses = {}
+    for body in mutations(300):
+        status, out, _ = call(server, "POST", "/v2/models/quantized/infer", body)
+        statuses[status] = statuses.get(status, 0) + 1
+        assert status in (200, 400), (body, out)
+        if status == 400:
+            assert list(out) == ["error"] and "\n" not in out["error"]
+    assert statuses.get(400, 0) > 100 and statuses.get(200, 0) > 5
+    assert call(server, "GET", "/v2/health/ready")[0] == 200
+
+
+def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_work(built):
+    port = free_port()
+    proc = start(built, port)
+    server = (f"127.0.0.1:{port}", proc)
+    call(server, "GET", "/v2/health/live")
+    call(server, "POST", "/v2/models/float/infer", infer_body())
+    # a request in flight: headers and half the body sent, then SIGTERM, then the rest
+    body = json.dumps(infer_body()).encode()
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn.sendall(b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 b"application/json\r\nContent-Length: " + str(len(body)).encode() +
+                 b"\r\n\r\n" + body[:20])
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    conn.sendall(body[20:])
+    answer = conn.recv(65536).decode()
+    conn.close()
+    assert answer.startswith("HTTP/1.1 200 OK")
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and "Traceback" not in err
+    lines = out.splitlines()
+    assert lines[0].startswith("housing serve: float, quantized on http://127.0.0.1:")
+    requests = [line.split() for line in lines[1:]]
+    assert [r[:4] for r in requests if r[1] != "/v2/health/ready"] == [
+        ["GET", "/v2/health/live", "200", "0"], ["POST", "/v2/models/float/infer", "200", "3"],
+        ["POST", "/v2/models/float/infer", "200", "3"]]
+    assert all(r[4].endswith("ms") and float(r[4][:-2]) >= 0 for r in requests)
+
+
+def test_a_bad_model_file_stops_start_up_with_one_line(tmp_path):
+    bad = tmp_path / "model.npz"
+    bad.write_text("not a model")
+    run = subprocess.run([sys.executable, "-m", "housing", "serve", "--port", str(free_port()),
+                          "--model", f"float={bad}"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=30)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == (f"housing serve: error: {bad}: not an .npz file (pickle or unknown "
+                          f"format); expected a model\n")
+
+
+def test_a_port_in_use_is_one_line(built):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "housing", "serve", "--port", str(port),
+                              "--model", f"float={built['float']}", "--default", "float"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert run.returncode == 2 and run.stderr == (
+        f"housing serve: error: 127.0.0.1:{port}: cannot listen (Address already in use); "
+        f"choose another --port (PORT= for make serve)\n")
+
+
+TRITON = """
+import sys
+import numpy as np
+import tritonclient.http as http
+client = http.InferenceServerClient(sys.argv[1])
+assert client.is_server_live() and client.is_server_ready()
+assert client.is_model_ready("quantized")
+meta = client.get_model_metadata("quantized")
+X = np.array(json.loads(sys.argv[2]))
+inp = http.InferInput("features", list(X.shape), "FP64")
+inp.set_data_from_numpy(X, binary_data=False)
+out = http.InferRequestedOutput("MedHouseVal", binary_data=False)
+result = client.infer("quantized", [inp], outputs=[out], request_id="t1")
+print(json.dumps({"y": result.as_numpy("MedHouseVal").tolist(), "meta": meta,
+                  "id": result.get_response()["id"]}))
+"""
+
+
+def clients_installed():
+    if not CLIENTS.exists():
+        return False
+    return subprocess.run([CLIENTS, "-c", "import tritonclient.http"],
+                          capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not clients_installed(), reason="tritonclient is not installed: make clients")
+def test_tritonclient_works_unchanged(server, built):
+    run = subprocess.run([CLIENTS, "-c", "import json\n" + TRITON, server[0],
+                          json.dumps(ROWS.tolist())], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["id"] == "t1" and result["meta"]["name"] == "quantized"
+    assert result["y"] == cli(built, "quantized")
