@@ -110,6 +110,21 @@ bench: $(FLOAT) $(QUANT) ## print figures: predict against pandas, cold start, m
 	  echo "$(BENCH_TOOLS)" > $(BENCH_VENV)/.tools; }
 	$(PY) -m housing bench --model $(QUANT) --compare-python $(BENCH_VENV)/bin/python
 
+# The servers bench-serve compares ours with, in their own environment (never in
+# requirements.txt); wrk, the load generator, comes from the distribution.
+SERVE_BENCH_VENV := .venv-serve-bench
+SERVE_BENCH_TOOLS := $(shell grep -E '^(numpy|scikit-learn|gunicorn)==' requirements.txt) \
+  joblib==1.6.0 mlserver==1.7.1 mlserver-sklearn==1.7.1 flask==3.1.3 \
+  uvloop==0.21.0  # MLServer 1.7.1's workers fail to start under uvloop 0.22 and later
+
+bench-serve: $(FLOAT) $(QUANT) ## print figures: our server against MLServer and Flask (needs wrk)
+	@command -v wrk >/dev/null || { echo "bench-serve: needs wrk: apt-get install wrk" >&2; exit 1; }
+	@[ "$$(cat $(SERVE_BENCH_VENV)/.tools 2>/dev/null)" = "$(SERVE_BENCH_TOOLS)" ] || { \
+	  python3 -m venv $(SERVE_BENCH_VENV) && \
+	  $(SERVE_BENCH_VENV)/bin/pip install --disable-pip-version-check -q $(SERVE_BENCH_TOOLS) && \
+	  echo "$(SERVE_BENCH_TOOLS)" > $(SERVE_BENCH_VENV)/.tools; }
+	$(PY) -m housing loadtest --compare-python $(SERVE_BENCH_VENV)/bin/python
+
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 
 $(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(wildcard housing/*.py) \

@@ -17,6 +17,7 @@ STAGES = {
     "client": "send rows to a running server and print its predictions",
     "demo": "the image's default command: both models on the bundled sample rows",
     "bench": "throughput, peak memory and cold start of predict",
+    "loadtest": "the server against MLServer and Flask under load (make bench-serve)",
 }
 
 

@@ -26,8 +26,7 @@ def checked_predict(model, chunk, strict=False):
     positions in chunk.X; the rows refused, as (number, message, id)). A prediction that
     is not finite refuses its row, as does (when ``strict``) a feature outside the
     training range."""
-    with np.errstate(all="ignore"):  # overflow is reported per row below, not as a warning
-        y = predict(model, chunk.X)
+    y = predict(model, chunk.X)  # overflow gives inf, reported per row below
     refused = ~np.isfinite(y)
     if strict:
         refused |= outside(model, chunk.X).any(axis=1)

@@ -12,6 +12,7 @@ of ``rows``, ``csvrows`` and ``jsonrows`` do the work.
 import io
 import itertools
 import json
+import math
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def tensor(t, features, i):
             or not all(type(d) is int and d >= 0 for d in shape)):
         raise UserError(f"{where}: expected 'shape', a list of sizes, got {shape!r}")
     flat = _flatten(data, where)
-    size = int(np.prod(shape))
+    size = math.prod(shape)
     if len(flat) != size:
         raise UserError(f"{where}: shape {shape} holds {size} values, 'data' has {len(flat)}")
     kind = DATATYPES[datatype]

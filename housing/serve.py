@@ -47,15 +47,16 @@ class App:
 
     def __init__(self, models, default, log=sys.stdout):
         self.models, self.default, self.log = models, default, log
-        # (method, path pattern) -> handler(match, environ) -> (status, body, rows)
+        # (method, path pattern) -> handler(match, environ) -> (status, body, rows);
+        # tried in order, so the two that carry the load come first
         self.routes = {
+            ("POST", r"/v2/models/([^/]+)/infer"): self.infer,
+            ("POST", r"/invocations"): self.invocations,
             ("GET", r"/v2/health/live"): lambda m, e: (200, {"live": True}, 0),
             ("GET", r"/v2/health/ready"): lambda m, e: (200, {"ready": True}, 0),
             ("GET", r"/v2"): self.server_metadata,
             ("GET", r"/v2/models/([^/]+)"): self.model_metadata,
             ("GET", r"/v2/models/([^/]+)/ready"): self.model_ready,
-            ("POST", r"/v2/models/([^/]+)/infer"): self.infer,
-            ("POST", r"/invocations"): self.invocations,
             ("GET", r"/ping"): lambda m, e: (200, {"status": "ok"}, 0),
             ("GET", r"/health"): lambda m, e: (200, {"status": "ok"}, 0),
             ("GET", r"/version"): lambda m, e: (200, {"version": __version__}, 0),

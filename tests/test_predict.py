@@ -11,7 +11,7 @@ from housing import csvrows
 from housing import predict as p
 from housing import store
 from housing.config import FEATURES, ROOT
-from housing.model import predict
+from housing.model import SMALL, predict
 
 HEADER = ",".join(FEATURES)
 ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
@@ -253,3 +253,19 @@ def test_inference_imports_numpy_and_nothing_heavier(built):
     assert run_.returncode == 0
     assert run_.stdout.decode() == expected(built["quantized"])
     assert run_.stderr.decode().strip() == "[]"
+
+
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_a_few_rows_in_python_floats_give_numpy_s_bits(built, kind):
+    # the path for small requests against the vectorised one, on values of every size
+    model = store.load_model(built[kind])
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 8)) * 10.0 ** rng.integers(-8, 300, size=(400, 8))
+    X[:5, :2] = [[1.7e308, 1.7e308], [-1.7e308, -1.7e308], [0.0, -0.0], [np.inf, -np.inf],
+                 [-0.0, -0.0]]  # overflow to inf, inf - inf to nan, zeros
+    whole = predict(model, X)
+    assert len(X) > SMALL
+    for start in range(0, len(X), SMALL):
+        part = predict(model, X[start:start + SMALL])
+        np.testing.assert_array_equal(part, whole[start:start + SMALL])
+        assert part.tobytes() == whole[start:start + SMALL].tobytes()  # -0.0 and nan bits too

@@ -1,0 +1,203 @@
+"""Serving benchmark: figures to read, never assertions.
+
+    python -m housing loadtest --compare-python .venv-serve-bench/bin/python [--seconds 10]
+
+Three servers, one after another, on free local ports, each with two worker processes and
+the same model: ours (``housing serve``, gunicorn threads), Seldon MLServer with its
+scikit-learn runtime and a joblib file, and Flask + scikit-learn on gunicorn's sync workers
+(tests/baseline/flask_app.py). For each: requests per second and latency percentiles of
+single-row Open Inference Protocol infer requests from wrk, 16 connections for
+``--seconds``; the resident memory of each server process; and the time a 10,000-row
+request takes (median of 5). wrk comes from the distribution: ``apt-get install wrk``.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+from . import store
+from .bench import BASELINE, plain_env
+from .cli import Parser, UserError, command
+from .config import FLOAT_MODEL, ROOT, SPLIT
+
+CONNECTIONS = 16
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def infer_body(X):
+    return json.dumps({"inputs": [{"name": "features", "shape": list(X.shape),
+                                   "datatype": "FP64", "data": X.ravel().tolist()}]})
+
+
+def rss_mb(pid):
+    """Resident memory, MB, of ``pid`` and of each of its descendants."""
+    out = {}
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            out[p] = int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except (OSError, AttributeError):
+            pass
+    return out
+
+
+def wrk(url, body, seconds, tmp):
+    """(requests/s, {percentile: ms}) of wrk POSTing ``body`` to ``url``."""
+    script = tmp / "post.lua"
+    script.write_text(f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+                      f'wrk.headers["Content-Type"] = "application/json"\n')
+    run = subprocess.run(["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency",
+                          "-s", str(script), url], capture_output=True, text=True,
+                         timeout=seconds + 30, check=True)
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", run.stdout).group(1))
+    lat = {}
+    for pct, value, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s)$", run.stdout, re.M):
+        lat[int(pct)] = float(value) * {"us": 1e-3, "ms": 1, "s": 1e3}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", run.stdout)
+    if errors:
+        raise UserError(f"{url}: {errors.group(1)} failed requests under load")
+    return rate, lat
+
+
+def big_request(url, body, repeat=5):
+    times = []
+    for _ in range(repeat):
+        request = urllib.request.Request(url, data=body.encode(),
+                                         headers={"Content-Type": "application/json"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as r:
+            answer = json.load(r)
+        times.append(time.perf_counter() - start)
+    assert len(answer["outputs"][0]["data"]) == 10000
+    return statistics.median(times) * 1000
+
+
+def servers(py, tmp, joblib_model):
+    """name -> (command, port, infer path, environment additions), each on a free port."""
+    ports = [free_port() for _ in range(3)]
+    repo = tmp / "mlserver"
+    (repo / "housing").mkdir(parents=True)
+    (repo / "settings.json").write_text(json.dumps({
+        "http_port": ports[1], "grpc_port": free_port(), "metrics_port": free_port(),
+        "host": "127.0.0.1", "parallel_workers": 2, "metrics_endpoint": None}))
+    (repo / "housing" / "model-settings.json").write_text(json.dumps({
+        "name": "housing", "implementation": "mlserver_sklearn.SKLearnModel",
+        "parameters": {"uri": str(joblib_model)}}))
+    return {
+        "housing (ours)": ([sys.executable, "-m", "housing", "serve", "--port", str(ports[0]),
+                            "--workers", "2", "--model", f"float={FLOAT_MODEL}",
+                            "--default", "float"],
+                           ports[0], "/v2/models/float/infer", {"PYTHONPATH": str(ROOT)}),
+        "MLServer 1.7.1": ([str(Path(py).parent / "mlserver"), "start", str(repo)],
+                           ports[1], "/v2/models/housing/infer", {}),
+        "Flask + gunicorn": ([py, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{ports[2]}",
+                              "--chdir", str(BASELINE), "flask_app:app"],
+                             ports[2], "/v2/models/housing/infer",
+                             {"HOUSING_JOBLIB": str(joblib_model)}),
+    }
+
+
+def measure(name, spec, args, tmp, bodies):
+    argv, port, infer, env = spec
+    url = f"http://127.0.0.1:{port}{infer}"
+    log = open(tmp / f"{port}.log", "w")
+    proc = subprocess.Popen(argv, env=dict(plain_env(), **env), stdout=log, stderr=log,
+                            start_new_session=True, cwd=tmp)
+    try:
+        wait_answering(url, bodies[0], proc)
+        big = big_request(url, bodies[1])
+        rate, lat = wrk(url, bodies[0], args.seconds, tmp)
+        memory = rss_mb(proc.pid)
+    except UserError as e:
+        raise UserError(f"{name}: {e}; its log: {(tmp / f'{port}.log').read_text()[-2000:]}")
+    finally:
+        stop(proc)
+        log.close()
+    return {"name": name, "rate": rate, "p50": lat.get(50), "p99": lat.get(99),
+            "rss_max": max(memory.values()), "rss_all": sum(memory.values()),
+            "processes": len(memory), "big_ms": big}
+
+
+def stop(proc):
+    """SIGTERM to the server's whole process group; SIGKILL if it lingers."""
+    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, None)):
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def wait_answering(url, body, proc, seconds=60):
+    """Wait until ``url`` answers an infer request (every server's sign of readiness)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            request = urllib.request.Request(url, data=body.encode(),
+                                             headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(request, timeout=1):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise UserError(f"{url}: the server exited with status {proc.returncode}")
+            time.sleep(0.2)
+    raise UserError(f"{url}: not answering after {seconds} s")
+
+
+def _parser():
+    p = Parser(prog="housing loadtest", description=__doc__.splitlines()[0])
+    p.add_argument("--compare-python", required=True,
+                   help="the Python with MLServer, Flask and scikit-learn")
+    p.add_argument("--seconds", type=int, default=10, help="wrk's run per server")
+    return p
+
+
+@command("housing loadtest")
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise UserError("wrk is not installed; expected the load generator (Debian/Ubuntu: "
+                        "apt-get install wrk)")
+    py = os.path.abspath(args.compare_python)
+    _, split = store.load_split(SPLIT)
+    bodies = (infer_body(split["X_test"][:1]),
+              infer_body(np.resize(split["X_test"], (10000, split["X_test"].shape[1]))))
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        joblib_model = tmp / "model.joblib"
+        subprocess.run([py, BASELINE / "train.py", joblib_model], check=True,
+                       capture_output=True, cwd=tmp)
+        results = [measure(name, spec, args, tmp, bodies)
+                   for name, spec in servers(py, tmp, joblib_model).items()]
+    ours = results[0]
+    for r in results:
+        print(f"bench-serve: {r['name']}: {r['rate']:,.0f} requests/s, p50 {r['p50']:.2f} ms, "
+              f"p99 {r['p99']:.2f} ms ({CONNECTIONS} connections, {args.seconds} s, one row "
+              f"each); {r['processes']} processes, largest {r['rss_max']:.0f} MB RSS, all "
+              f"{r['rss_all']:.0f} MB; a 10,000-row request {r['big_ms']:.0f} ms")
+    for r in results[1:]:
+        print(f"bench-serve: ours against {r['name']}: {ours['rate'] / r['rate']:.1f}x the "
+              f"requests/s, p99 {ours['p99']:.2f} ms against {r['p99']:.2f} ms")
+    return 0
