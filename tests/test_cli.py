@@ -13,10 +13,10 @@ from housing.config import ROOT
 
 @pytest.mark.parametrize("argv, status, message", [
     ([], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-            "predict, info, serve, client, demo, bench), got nothing; see python -m housing "
+            "predict, info, serve, client, demo, bench, loadtest), got nothing; see python -m housing "
             "--help\n"),
     (["fit"], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-                 "predict, info, serve, client, demo, bench), got 'fit'; see python -m "
+                 "predict, info, serve, client, demo, bench, loadtest), got 'fit'; see python -m "
                  "housing --help\n"),
     (["--help"], 0, ""),
 ])
