@@ -177,15 +177,14 @@ def read_body(environ, accepted):
                              f"(HOUSING_MAX_BODY)")
     sock = environ.get("gunicorn.socket")
     if sock is not None:
+        # left set for the response too (a client that will not read times out alike);
+        # gunicorn makes the socket blocking again, with no timeout, for the next request
         sock.settimeout(BODY_TIMEOUT)
     try:
         body = environ["wsgi.input"].read(int(length) if length else MAX_BODY + 1)
     except (TimeoutError, OSError):
         raise HTTPError(408, f"the body did not arrive within {BODY_TIMEOUT:g} s "
                              f"(HOUSING_BODY_TIMEOUT)") from None
-    finally:
-        if sock is not None:
-            sock.settimeout(None)
     if len(body) > MAX_BODY:
         raise HTTPError(413, f"a body over {MAX_BODY:,} bytes (HOUSING_MAX_BODY)")
     return body
