@@ -26,28 +26,11 @@ import time
 from pathlib import Path
 
 from . import store
-from .cli import Parser, UserError, command
+from .cli import Parser, command, count
 from .config import FEATURES, QUANTIZED_MODEL, ROOT, SPLIT
+from .repo import copy_repo, plain_env
 
 BASELINE = ROOT / "tests" / "baseline"
-
-
-def plain_env():
-    """This environment without what a parent make exports, so a make run here starts
-    afresh (no inherited flags, job server or MAKELEVEL)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
-
-
-def copy_repo(dest):
-    """What the pipeline needs of the repo, copied with mtimes kept (so make sees nothing
-    newer than it is) and the venv linked rather than rebuilt."""
-    for name in ("housing", ".github"):
-        shutil.copytree(ROOT / name, dest / name, copy_function=shutil.copy2,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Makefile", "README.md", "requirements.txt", "Dockerfile", ".dockerignore"):
-        shutil.copy2(ROOT / name, dest / name)
-    (dest / ".venv").symlink_to(ROOT / ".venv")
-    return dest
 
 
 def run(argv, stdin=None, cwd=None):
@@ -88,8 +71,8 @@ def write_rows(path, n, lines, header=",".join(FEATURES)):
 
 def _parser():
     p = Parser(prog="housing bench", description=__doc__.splitlines()[0])
-    p.add_argument("--rows", type=int, default=1_000_000, help="rows in the big inputs")
-    p.add_argument("--repeat", type=int, default=5, help="runs per figure (median)")
+    p.add_argument("--rows", type=count, default=1_000_000, help="rows in the big inputs")
+    p.add_argument("--repeat", type=count, default=5, help="runs per figure (median)")
     p.add_argument("--model", default=QUANTIZED_MODEL, help="the model predict uses")
     p.add_argument("--compare-python", default=sys.executable,
                    help="the Python with pandas, scikit-learn and joblib for the baselines")
@@ -138,9 +121,6 @@ def make_all(args, tmp):
 @command("housing bench")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.rows < 1 or args.repeat < 1:
-        raise UserError(f"--rows and --repeat must be at least 1, got {args.rows} and "
-                        f"{args.repeat}")
     predict = [sys.executable, "-m", "housing", "predict", "--model", str(args.model)]
     args.compare_python = os.path.abspath(args.compare_python)  # the runs go elsewhere
     with tempfile.TemporaryDirectory() as tmp:

@@ -39,7 +39,7 @@ class Params:
     seed: int = 42          # split seed; 42 with test_size 0.2 matches published figures
     test_size: float = 0.2  # share of rows held out for the test split
     bits: int = 8           # width of each quantized coefficient code
-    method: str = "auto"    # a name in quantize.METHODS, or auto: the best fit on the training split
+    method: str = "auto"    # a name in quantize.METHODS, or auto: best on the training split
     sample_rows: int = 5    # test rows bundled into the image with their true values
 
 

@@ -28,8 +28,9 @@ def _parser():
 @command("housing demo")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    mx = load_metrics(args.metrics)
-    models = {k: store.load_model(ROOT / mx[k]["path"], kind=k) for k in ("float", "quantized")}
+    metrics = load_metrics(args.metrics)
+    models = {k: store.load_model(ROOT / metrics[k]["path"], kind=k)
+              for k in ("float", "quantized")}
     try:
         with open(args.sample, "rb") as f:
             _, chunks = read_csv(f, FEATURES + (TARGET,), display(args.sample))
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     rows = np.vstack([chunk.X for chunk in chunks])
     X, truth = rows[:, :-1], rows[:, -1]
     pf, pq = predict(models["float"], X), predict(models["quantized"], X)
-    q = mx["quantized"]
+    q = metrics["quantized"]
     print(f"{len(X)} test rows; predictions in $100,000. Quantized: {q['bits']} bits, "
           f"{q['method']}, {q['payload_bytes']} payload bytes.")
     print(f"{'float':>10} {'quantized':>10} {'true':>10} {'|diff|':>10}")

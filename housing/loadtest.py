@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .bench import BASELINE, plain_env
-from .cli import Parser, UserError, command
+from .bench import BASELINE
+from .repo import plain_env
+from .cli import Parser, UserError, command, count
 from .config import FLOAT_MODEL, ROOT, SPLIT
 
 CONNECTIONS = 16
@@ -190,8 +191,8 @@ def _parser():
     p = Parser(prog="housing loadtest", description=__doc__.splitlines()[0])
     p.add_argument("--compare-python", required=True,
                    help="the Python with MLServer, Flask and scikit-learn")
-    p.add_argument("--seconds", type=int, default=10, help="each wrk run")
-    p.add_argument("--rounds", type=int, default=3, help="wrk runs per server (median)")
+    p.add_argument("--seconds", type=count, default=10, help="each wrk run")
+    p.add_argument("--rounds", type=count, default=3, help="wrk runs per server (median)")
     return p
 
 

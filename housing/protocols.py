@@ -105,7 +105,8 @@ def tensor(t, features, i):
             return name, X.reshape(shape)
     width = shape[-1] if len(shape) == 2 and shape[-1] == len(features) else None
     k, v = next((k, v) for k, v in enumerate(flat) if not _finite(v, allowed))
-    at = f", row {k // width + 1}, column '{features[k % width]}'" if width else f", element {k + 1}"
+    at = (f", row {k // width + 1}, column '{features[k % width]}'" if width
+          else f", element {k + 1}")
     want = "an integer" if kind is int else "a finite number"
     got = _float(v) if type(v) is float else json.dumps(v)[:40]
     raise UserError(f"{where}{at}: expected {want} ({datatype}), got {got}")

@@ -18,13 +18,13 @@ from .config import FIGURE, METRICS, README
 PALETTE = ("#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
 
 
-def methods(mx):
+def methods(metrics):
     """The quantization methods of the sweep, in the order report.py wrote them."""
-    return list(dict.fromkeys(row["method"] for row in mx["sweep"]))
+    return list(dict.fromkeys(row["method"] for row in metrics["sweep"]))
 
 
-def metrics_table(mx):
-    f, q, n = mx["float"], mx["quantized"], mx["split"]["n_features"]
+def metrics_table(metrics):
+    f, q, n = metrics["float"], metrics["quantized"], metrics["split"]["n_features"]
     grid = f"{n} int8 exponents" if q["symmetric"] else "zero point"
     rows = [
         ("R² (test)", f"{f['r2']:.4f}", f"{q['r2']:.4f}"),
@@ -43,7 +43,7 @@ def metrics_table(mx):
         ("Primary use case", "reference accuracy", "resource-constrained inference"),
         ("File", f"`{f['path']}`", f"`{q['path']}`"),
     ]
-    s = mx["split"]
+    s = metrics["split"]
     lines = [f"Test split: {s['test_rows']:,} rows (seed {s['seed']}, test share "
              f"{s['test_size']}), data set sha256 `{s['data_sha256'][:12]}…`.", "",
              "| Metric | Float model | Quantized model |", "|---|---|---|"]
@@ -51,22 +51,23 @@ def metrics_table(mx):
     return "\n".join(lines)
 
 
-def sweep_table(mx):
-    names = methods(mx)
-    by = {(r["method"], r["bits"]): r for r in mx["sweep"]}
+def sweep_table(metrics):
+    names = methods(metrics)
+    by = {(r["method"], r["bits"]): r for r in metrics["sweep"]}
     lines = ["Test R² (payload bytes) of each method at each width; **bold**: the method "
              "`auto` picks, from the training split alone. Last column: how far `auto`'s "
              "pick moves test R² from the float model's, ± its standard error over "
-             f"{mx['resamples']} bootstrap draws of the test rows; a change within two standard "
-             "errors of zero is noise, which another draw of test rows could reverse.", "",
+             f"{metrics['resamples']} bootstrap draws of the test rows; a change within two "
+             "standard errors of zero is noise, which another draw of test rows could "
+             "reverse.", "",
              "| bits | " + " | ".join(names) + " | auto − float |",
              "|---" * (len(names) + 2) + "|"]
-    for bits in sorted({r["bits"] for r in mx["sweep"]}):
+    for bits in sorted({r["bits"] for r in metrics["sweep"]}):
         row = [by[(name, bits)] for name in names]
         cells = [f"{r['r2_test']:.4f} ({r['payload_bytes']} B)" for r in row]
         cells = [f"**{c}**" if r["auto"] else c for c, r in zip(cells, row)]
         pick = next(r for r in row if r["auto"])
-        change = pick["r2_test"] - mx["float"]["r2"]
+        change = pick["r2_test"] - metrics["float"]["r2"]
         cells.append(f"{change:+.4f} ± {pick['r2_change_se']:.4f}")
         lines.append(f"| {bits} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -77,10 +78,10 @@ WIDTH, HEIGHT = 660, 360
 LEFT, RIGHT, TOP, BOTTOM = 60, 180, 20, 40
 
 
-def figure(mx, lo=0.50, hi=0.60):
+def figure(metrics, lo=0.50, hi=0.60):
     """Test R² against bits, one line per method, as a small deterministic SVG. Values
     below ``lo`` are drawn on the bottom edge (min-max at low widths reaches -1000)."""
-    bits = sorted({r["bits"] for r in mx["sweep"]})
+    bits = sorted({r["bits"] for r in metrics["sweep"]})
     plot_right, plot_bottom = WIDTH - RIGHT, HEIGHT - BOTTOM
     x = {b: LEFT + i * (plot_right - LEFT) / (len(bits) - 1) for i, b in enumerate(bits)}
 
@@ -102,12 +103,12 @@ def figure(mx, lo=0.50, hi=0.60):
     mid = (TOP + plot_bottom) / 2
     out.append(f'<text x="14" y="{mid:.1f}" text-anchor="middle" '
                f'transform="rotate(-90 14 {mid:.1f})">test R²</text>')
-    f = mx["float"]["r2"]
+    f = metrics["float"]["r2"]
     out.append(f'<line x1="{LEFT}" y1="{y(f):.1f}" x2="{plot_right}" y2="{y(f):.1f}" '
                f'stroke="black" stroke-dasharray="4 3"/>')
-    colors = dict(zip(methods(mx), PALETTE))
+    colors = dict(zip(methods(metrics), PALETTE))
     for method, color in colors.items():
-        pts = sorted((x[r["bits"]], y(r["r2_test"])) for r in mx["sweep"]
+        pts = sorted((x[r["bits"]], y(r["r2_test"])) for r in metrics["sweep"]
                      if r["method"] == method)
         path = " ".join(f"{a:.1f},{b:.1f}" for a, b in pts)
         out.append(f'<polyline points="{path}" fill="none" stroke="{color}" '
@@ -135,10 +136,10 @@ def splice(text, name, block):
     return f"{head}{begin}\n{block}\n{end}{tail}"
 
 
-def rendered(mx, readme_text):
-    """(new README text, figure text) for the metrics ``mx``."""
-    text = splice(readme_text, "metrics", metrics_table(mx))
-    return splice(text, "sweep", sweep_table(mx)), figure(mx)
+def rendered(metrics, readme_text):
+    """(new README text, figure text) for the metrics ``metrics``."""
+    text = splice(readme_text, "metrics", metrics_table(metrics))
+    return splice(text, "sweep", sweep_table(metrics)), figure(metrics)
 
 
 def first_difference(old, new):
@@ -162,13 +163,13 @@ def _read(path, what):
 def load_metrics(path):
     text = _read(path, "metrics written by `housing report` (run `make all`)")
     try:
-        mx = json.loads(text)
+        metrics = json.loads(text)
         for key in ("split", "float", "quantized", "sweep", "resamples"):
-            mx[key]
+            metrics[key]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise UserError(f"{display(path)}: not metrics written by `housing report` ({e}); "
                         f"run `make all`") from None
-    return mx
+    return metrics
 
 
 def _parser():
@@ -184,10 +185,10 @@ def _parser():
 @command("housing render")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    mx = load_metrics(args.metrics)
+    metrics = load_metrics(args.metrics)
     readme = _read(args.readme, "the README")
     old_figure = _read(args.figure, "the figure") if os.path.exists(args.figure) else ""
-    files = zip((args.readme, args.figure), (readme, old_figure), rendered(mx, readme))
+    files = zip((args.readme, args.figure), (readme, old_figure), rendered(metrics, readme))
     stale = [(path, old, new) for path, old, new in files if old != new]
     if args.check:
         for path, old, new in stale[:1]:

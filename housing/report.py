@@ -125,12 +125,12 @@ def main(argv=None) -> int:
     models = {kind: store.load_model(path, kind=kind) for kind, path in paths.items()}
     for kind, path in paths.items():
         store.check_lineage(models[kind], meta, path, args.data)
-    mx = evaluate(meta, split, models)
+    metrics = evaluate(meta, split, models)
     for kind, path in paths.items():
-        mx[kind].update(path=os.path.relpath(os.path.abspath(path), ROOT),
+        metrics[kind].update(path=os.path.relpath(os.path.abspath(path), ROOT),
                         file_bytes=os.path.getsize(path))
-    atomic_write(args.metrics, (json.dumps(mx, indent=2, sort_keys=True) + "\n").encode())
-    print(f"report: float R² {mx['float']['r2']:.4f}, quantized R² "
-          f"{mx['quantized']['r2']:.4f} ({mx['quantized']['bits']} bits, "
-          f"{mx['quantized']['method']}) -> {display(args.metrics)}")
+    atomic_write(args.metrics, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())
+    print(f"report: float R² {metrics['float']['r2']:.4f}, quantized R² "
+          f"{metrics['quantized']['r2']:.4f} ({metrics['quantized']['bits']} bits, "
+          f"{metrics['quantized']['method']}) -> {display(args.metrics)}")
     return 0

@@ -19,7 +19,7 @@ import time
 from gunicorn.app.base import BaseApplication
 
 from . import __version__, predict, protocols, store
-from .cli import Parser, UserError, command
+from .cli import Parser, UserError, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL
 
 # Settable from the environment, as a container is configured.
@@ -205,8 +205,8 @@ def _parser():
     p = Parser(prog="housing serve", description=__doc__.splitlines()[0])
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8080, help="port to listen on")
-    p.add_argument("--workers", type=int, default=2, help="server processes")
-    p.add_argument("--threads", type=int, default=8, help="threads per process")
+    p.add_argument("--workers", type=count, default=2, help="server processes")
+    p.add_argument("--threads", type=count, default=8, help="threads per process")
     p.add_argument("--model", action="append", metavar="NAME=PATH",
                    help="a model to serve; repeat for more (default: float and quantized "
                         "from artifacts/models/)")
@@ -242,9 +242,6 @@ def check_port(host, port):
 @command("housing serve")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if args.workers < 1 or args.threads < 1:
-        raise UserError(f"--workers and --threads must be at least 1, got {args.workers} "
-                        f"and {args.threads}")
     models = load_models(args.model or [f"float={FLOAT_MODEL}", f"quantized={QUANTIZED_MODEL}"])
     if args.default not in models:
         raise UserError(f"--default: no model named {args.default!r}; expected one of "

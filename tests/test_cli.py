@@ -1,4 +1,5 @@
 """Every entry point answers a mistake with one line and status 2, and does its job."""
+import importlib
 import json
 import subprocess
 import sys
@@ -99,3 +100,12 @@ def test_info_without_metrics_beside_it(capsys, built):
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 13 and lines[0].endswith("float model, least squares (scikit-learn's "
                                                   "LinearRegression), float64")
+
+
+@pytest.mark.parametrize("stage, argv", [("serve", ["--workers", "0"]), ("bench", ["--rows", "x"]),
+                                         ("loadtest", ["--compare-python", "p", "--rounds", "-2"])])
+def test_counts_must_be_whole_and_positive(capsys, stage, argv):
+    assert importlib.import_module(f"housing.{stage}").main(argv) == 2
+    flag, value = argv[-2], argv[-1]
+    assert capsys.readouterr().err == (f"housing {stage}: error: argument {flag}: expected a "
+                                       f"whole number of at least 1, got '{value}' (see --help)\n")

@@ -1,7 +1,6 @@
 """predict on the inputs people have: pandas' CSV, JSON, JSON Lines, ids, bad rows, ranges."""
 import io
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -10,24 +9,14 @@ from housing import predict as p
 from housing import rows, store, tables
 from housing.config import FEATURES
 
-ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
-                 [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
-                 [2.0804, 42.0, 4.29, 1.12, 1206.0, 2.03, 37.84, -122.26]])
+from helpers import ROWS, formula, run_predict
+
 TRUTH = [4.526, 3.585, 2.267]
 RECORDS = [dict(zip(FEATURES, row)) for row in ROWS.tolist()]
 
 
-def run(capsys, monkeypatch, model, data, *extra):
-    """predict's CLI on ``data`` (bytes) from stdin: (exit status, stdout, stderr)."""
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
-    rc = p.main(["--model", str(model), *extra])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
-def formula(model_path, X=ROWS):
-    model = store.load_model(model_path)
-    return X @ model.coef + model.intercept
 
 
 def values(out):
@@ -45,7 +34,7 @@ def pandas_csv(X=ROWS):
 
 def test_pandas_csv_with_index_and_target_is_predicted_and_the_extras_named(
         capsys, monkeypatch, built):
-    rc, out, err = run(capsys, monkeypatch, built["float"], pandas_csv())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], pandas_csv())
     assert rc == 0
     np.testing.assert_allclose(values(out), formula(built["float"]), rtol=1e-12)
     assert err == ("housing predict: ignoring columns that are not features: the unnamed "
@@ -53,9 +42,9 @@ def test_pandas_csv_with_index_and_target_is_predicted_and_the_extras_named(
 
 
 def test_text_columns_are_never_parsed(capsys, monkeypatch, built):
-    lines = ["note," + ",".join(FEATURES)] + [f'"a, b",' + ",".join(map(repr, row))
+    lines = ["note," + ",".join(FEATURES)] + ['"a, b",' + ",".join(map(repr, row))
                                                for row in ROWS.tolist()]
-    rc, out, err = run(capsys, monkeypatch, built["float"], "\n".join(lines).encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], "\n".join(lines).encode())
     assert rc == 0 and err == "housing predict: ignoring columns that are not features: 'note'\n"
     np.testing.assert_allclose(values(out), formula(built["float"]), rtol=1e-12)
 
@@ -77,7 +66,7 @@ JSON_SHAPES = {
 def test_every_json_shape(capsys, monkeypatch, built, shape, fmt):
     text = JSON_SHAPES[shape]
     extra = [] if fmt == "auto" else ["--format", "jsonl" if "lines" in shape else "json"]
-    rc, out, err = run(capsys, monkeypatch, built["quantized"], text.encode(), *extra)
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], text.encode(), *extra)
     assert rc == 0, err
     np.testing.assert_allclose(values(out), formula(built["quantized"]), rtol=1e-12)
 
@@ -122,13 +111,13 @@ JSON_BAD = {
 def test_bad_json_gets_the_record_and_column(capsys, monkeypatch, built, case):
     doc, message = JSON_BAD[case]
     text = doc if isinstance(doc, str) else json.dumps(doc)
-    rc, out, err = run(capsys, monkeypatch, built["float"], text.encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
     assert rc == 2 and err.startswith(f"housing predict: error: {message}")
     assert err.count("\n") == 1
 
 
 def test_a_json_document_that_is_not_records(capsys, monkeypatch, built):
-    rc, out, err = run(capsys, monkeypatch, built["float"], b"3", "--format", "json")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], b"3", "--format", "json")
     assert rc == 2 and err == ("housing predict: error: <stdin>: expected JSON records "
                                "('[{...}, ...]') or pandas' split orientation "
                                "('{\"columns\": ..., \"data\": ...}'), got '3'\n")
@@ -136,14 +125,14 @@ def test_a_json_document_that_is_not_records(capsys, monkeypatch, built):
 
 def test_json_lines_name_the_line(capsys, monkeypatch, built):
     text = json.dumps(RECORDS[0]) + "\n\n" + json.dumps(dict(RECORDS[1], MedInc="n/a")) + "\n"
-    rc, out, err = run(capsys, monkeypatch, built["float"], text.encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
     assert rc == 2 and err == ("housing predict: error: <stdin>, line 3, column 'MedInc': "
                                "expected a number, got 'n/a'\n")
     np.testing.assert_allclose(values(out), formula(built["float"], ROWS[:1]), rtol=1e-12)
 
 
 def test_id_copies_a_column_before_each_prediction(capsys, monkeypatch, built):
-    rc, out, err = run(capsys, monkeypatch, built["float"], pandas_csv(), "--id", "MedHouseVal")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], pandas_csv(), "--id", "MedHouseVal")
     lines = out.splitlines()
     assert rc == 0 and lines[0] == "MedHouseVal,MedHouseVal"
     assert [line.split(",")[0] for line in lines[1:]] == [str(t) for t in TRUTH]
@@ -155,7 +144,7 @@ def test_id_copies_a_column_before_each_prediction(capsys, monkeypatch, built):
 
 def test_id_and_json_lines_output_from_json(capsys, monkeypatch, built):
     doc = [dict(r, key=f"house {i}") for i, r in enumerate(RECORDS)]
-    rc, out, err = run(capsys, monkeypatch, built["float"], json.dumps(doc).encode(),
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], json.dumps(doc).encode(),
                        "--id", "key", "--output", "jsonl")
     answers = [json.loads(line) for line in out.splitlines()]
     assert rc == 0 and err == "" and [a["key"] for a in answers] == ["house 0", "house 1", "house 2"]
@@ -165,7 +154,7 @@ def test_id_and_json_lines_output_from_json(capsys, monkeypatch, built):
 
 
 def test_an_id_column_that_is_not_there(capsys, monkeypatch, built):
-    rc, out, err = run(capsys, monkeypatch, built["float"], pandas_csv(), "--id", "house")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], pandas_csv(), "--id", "house")
     assert rc == 2 and err.endswith(
         "housing predict: error: <stdin>, line 1: no column 'house' for --id; the columns are "
         "the unnamed first column (pandas' index), 'MedInc', 'HouseAge', 'AveRooms', "
@@ -173,7 +162,7 @@ def test_an_id_column_that_is_not_there(capsys, monkeypatch, built):
 
 
 def test_csv_output_without_id_has_a_header(capsys, monkeypatch, built):
-    rc, out, _ = run(capsys, monkeypatch, built["float"], pandas_csv(), "--output", "csv")
+    rc, out, _ = run_predict(capsys, monkeypatch, built["float"], pandas_csv(), "--output", "csv")
     assert rc == 0 and out.splitlines()[0] == "MedHouseVal" and len(out.splitlines()) == 4
 
 
@@ -184,21 +173,21 @@ def bad_third_row():
 
 
 def test_every_row_before_a_bad_one_is_printed_first(capsys, monkeypatch, built):
-    rc, out, err = run(capsys, monkeypatch, built["float"], bad_third_row())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row())
     assert rc == 2 and err.splitlines()[-1] == ("housing predict: error: <stdin>, line 4, "
                                                 "column 'AveRooms': expected a number, got 'n/a'")
     np.testing.assert_allclose(values(out), formula(built["float"], ROWS[:2]), rtol=1e-12)
 
 
 def test_skip_invalid_names_each_bad_row_and_exits_1(capsys, monkeypatch, built):
-    rc, out, err = run(capsys, monkeypatch, built["float"], bad_third_row(), "--skip-invalid",
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(), "--skip-invalid",
                        "--id", "MedHouseVal")
     assert rc == 1
     assert out.splitlines()[-1] == f"{TRUTH[2]},"  # the skipped row: an empty prediction
     assert err.splitlines()[1:] == [
         "housing predict: skipped <stdin>, line 4, column 'AveRooms': expected a number, "
         "got 'n/a'", "housing predict: 1 row skipped"]
-    rc, out, err = run(capsys, monkeypatch, built["float"], bad_third_row(), "--skip-invalid")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(), "--skip-invalid")
     assert rc == 1 and len(out.splitlines()) == 2  # without --id, nothing for the bad row
 
 
@@ -206,7 +195,7 @@ def test_an_overflowing_prediction_is_an_error_never_inf(capsys, monkeypatch, bu
     X = ROWS.copy()
     X[1, [0, 3]] = 1.7e308  # both coefficients positive: the sum overflows
     text = ",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in X.tolist())
-    rc, out, err = run(capsys, monkeypatch, built["float"], text.encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
     assert rc == 2 and err == ("housing predict: error: <stdin>, line 3: the prediction "
                                "overflows to inf; expected features small enough for a "
                                "finite prediction\n")
@@ -244,12 +233,12 @@ def test_rows_outside_the_training_range_are_counted_and_strict_refuses_them(
     X = np.tile(model.low + (model.high - model.low) / 2, (4, 1))
     X[1, lat], X[3, 4] = 137.86, model.low[4] - 1  # rows 2 and 4 (lines 3 and 5): outside
     text = ",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in X.tolist())
-    rc, out, err = run(capsys, monkeypatch, built["float"], text.encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
     assert rc == 0 and len(out.splitlines()) == 4
     assert err == (f"housing predict: 2 rows have features outside the training range; first: "
                    f"<stdin>, line 3, Latitude 137.86, trained on {model.low[lat]:g} to "
                    f"{model.high[lat]:g}\n")
-    rc, out, err = run(capsys, monkeypatch, built["float"], text.encode(), "--strict")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode(), "--strict")
     assert rc == 2 and err == (f"housing predict: error: <stdin>, line 3, column 'Latitude': "
                                f"expected a value within the training range, "
                                f"{model.low[lat]:g} to {model.high[lat]:g}, got 137.86\n")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from housing import store
-from housing.bench import copy_repo, plain_env
+from housing.repo import copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 
-from conftest import synthetic, write_split
+from helpers import synthetic, write_split
 
 STAGES = ["housing data", "housing train", "housing quantize", "housing report"]
 FIGURE = ".github/r2_vs_bits.svg"

@@ -1,5 +1,4 @@
 import csv
-import io
 import math
 import subprocess
 import sys
@@ -13,22 +12,15 @@ from housing import store
 from housing.config import FEATURES, ROOT
 from housing.model import SMALL, predict
 
+from helpers import ROWS, run_predict
+
 HEADER = ",".join(FEATURES)
-ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
-                 [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
-                 [2.0804, 42.0, 4.29, 1.12, 1206.0, 2.03, 37.84, -122.26]])
 
 
 def csv_text(rows=ROWS, header=HEADER, end="\n"):
     return end.join([header] + [",".join(repr(v) for v in r) for r in rows.tolist()]) + end
 
 
-def run(capsys, monkeypatch, model, data, *extra):
-    """predict's CLI on ``data`` (bytes) from stdin: (exit status, stdout, stderr)."""
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
-    rc = p.main(["--model", str(model), *extra])
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 def expected(model_path, rows=ROWS):
@@ -54,7 +46,7 @@ def test_library_predictions_match_a_matrix_product(built, kind):
 
 @pytest.mark.parametrize("kind", ["float", "quantized"])
 def test_predicts_what_the_model_says(capsys, monkeypatch, built, kind):
-    rc, out, err = run(capsys, monkeypatch, built[kind], csv_text().encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built[kind], csv_text().encode())
     assert (rc, err) == (0, "")
     assert_predicts(out, built[kind])
     assert out == expected(built[kind])  # and every digit as the library gives it
@@ -82,7 +74,7 @@ ODDITIES = {
 
 @pytest.mark.parametrize("case", ODDITIES)
 def test_csv_oddities_that_must_work(capsys, monkeypatch, built, case):
-    rc, out, err = run(capsys, monkeypatch, built["float"], ODDITIES[case])
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], ODDITIES[case])
     assert (rc, err) == (0, "") and out == expected(built["float"])
 
 
@@ -138,7 +130,7 @@ BAD = {
 @pytest.mark.parametrize("case", BAD)
 def test_bad_input_gets_one_line_and_status_2(capsys, monkeypatch, built, case):
     data, message = BAD[case]
-    rc, out, err = run(capsys, monkeypatch, built["float"], data)
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], data)
     assert (rc, err) == (2, f"housing predict: error: {message}\n")
 
 
@@ -147,7 +139,7 @@ def test_errors_far_down_name_the_right_line_after_every_row_before_it(capsys, m
     rows = np.tile(ROWS, (70000, 1))  # 210,000 rows: many blocks
     text = csv_text(rows).splitlines()
     text[200003] = text[200003].replace("-122.25", "x")  # file line 200004, ROWS[1]
-    rc, out, err = run(capsys, monkeypatch, built["float"], "\n".join(text).encode())
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], "\n".join(text).encode())
     assert rc == 2 and err == ("housing predict: error: <stdin>, line 200004, column "
                                "'Longitude': expected a number, got 'x'\n")
     assert out == expected(built["float"]) * 66667 + expected(built["float"], ROWS[:1])
@@ -228,7 +220,7 @@ def test_generated_malformed_inputs_get_a_clean_error_or_the_right_answer(
     model = store.load_model(built["float"])
     outcomes = {"error": 0, "answer": 0}
     for data in mutations(seed=0, count=600):
-        rc, out, err = run(capsys, monkeypatch, built["float"], data)
+        rc, out, err = run_predict(capsys, monkeypatch, built["float"], data)
         if rc == 0:
             X = reference_parse(data)  # raises if the CLI accepted what it should not
             assert out == "".join(f"{v!r}\n" for v in predict(model, X).tolist())

@@ -8,7 +8,7 @@ from housing.config import SWEEP_BITS
 from housing.quantize import METHODS
 from housing.train import fit
 
-from conftest import synthetic, write_split
+from helpers import synthetic, write_split
 
 
 @pytest.fixture(scope="module")
@@ -27,31 +27,52 @@ def out_of_range(q, coef):
     return np.abs(coef) > m.qmax(q.bits) * m.steps(q) * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("method", METHODS)
+ROUNDING = [name for name in METHODS if name != "error-compensating"]
+
+
+@pytest.mark.parametrize("method", ROUNDING)
 @pytest.mark.parametrize("bits", SWEEP_BITS)
-def test_round_trip_within_half_a_step_and_zero_exact(problem, method, bits):
+def test_rounding_methods_stay_within_half_a_step_and_keep_zero_exact(problem, method, bits):
     coef, intercept, X, y = problem
     coef = coef.copy()
     coef[2] = 0.0  # zero must come back exactly
     q = qz.quantize(method, coef, intercept, X, y, bits)
     w_hat, _ = m.dequantize(q)
-    # the zero point is on every grid and dequantizes to exactly 0.0
-    zeros = m.Quantized(q.method, bits, np.full(8, q.zero_point), q.scale, q.zero_point,
-                        q.intercept, q.exponents)
-    assert (m.dequantize(zeros)[0] == 0.0).all()
-    err = np.abs(w_hat - coef)
-    if method == "error-compensating":
-        # GPTQ moves coefficients on purpose; its bound is on each code's own rounding:
-        # every value lies on the grid, within the grid's range
-        assert np.allclose(w_hat / m.steps(q), np.round(w_hat / m.steps(q)))
-    else:
-        assert w_hat[2] == 0.0 and q.codes[2] == q.zero_point  # zero in, zero out
-        inside = ~out_of_range(q, coef) if q.exponents is not None else np.ones(8, bool)
-        assert (err[inside] <= m.steps(q)[inside] / 2 * (1 + 1e-9)).all()
-        # a clamped coefficient sits on the grid's last level, on its own side
-        k = m.qmax(bits)
-        assert (np.abs(q.codes[~inside] - q.zero_point) == k).all()
+    assert w_hat[2] == 0.0 and q.codes[2] == q.zero_point  # zero in, zero out
+    inside = ~out_of_range(q, coef) if q.symmetric else np.ones(8, bool)
+    assert (np.abs(w_hat - coef)[inside] <= m.steps(q)[inside] / 2 * (1 + 1e-9)).all()
+    # a clamped coefficient sits on the grid's last level, on its own side
+    k = m.qmax(bits)
+    assert (np.abs(q.codes[~inside] - q.zero_point) == k).all()
     assert (0 <= q.codes).all() and (q.codes < 2 ** bits).all()
+
+
+@pytest.mark.parametrize("bits", SWEEP_BITS)
+def test_error_compensation_keeps_codes_on_the_grid_and_zero_exact(problem, bits):
+    coef, intercept, X, y = problem
+    q = qz.error_compensating(coef, intercept, X, y, bits)
+    assert (0 <= q.codes).all() and (q.codes < 2 ** bits).all()
+    assert q.zero_point == 2 ** (bits - 1) - 1  # the symmetric grid's zero, by the layout
+    # a coefficient whose code is the zero point dequantizes to exactly 0.0, by hand
+    codes = np.where(np.arange(8) % 2 == 0, q.zero_point, q.codes)
+    by_hand = (codes - q.zero_point) * float(q.scale) / 2.0 ** q.exponents.astype(float)
+    same = m.Quantized(q.method, bits, codes, q.scale, q.zero_point, q.intercept, q.exponents)
+    np.testing.assert_array_equal(m.dequantize(same)[0], by_hand)
+    assert (m.dequantize(same)[0][::2] == 0.0).all()
+
+
+def test_error_compensation_known_answer():
+    # Two features with H = [[1, .5], [.5, 1]], a 3-bit grid of step 0.25 (levels -0.75 to
+    # 0.75). w1 = 0.6 rounds to 0.5 (error 0.1); the least-squares fix of w2 for that error
+    # is w2 + H12 / H22 * 0.1 = 0.62 + 0.05 = 0.67, which rounds to 0.75 - where plain
+    # rounding of 0.62 gives 0.5.
+    H = np.array([[1.0, 0.5], [0.5, 1.0]])
+    codes, exponents, values = qz._gptq(np.array([0.6, 0.62]), np.array([0, 0]),
+                                        np.array([0.25]), 3, H)
+    np.testing.assert_allclose(values[0], [0.5, 0.75], rtol=1e-12)
+    assert codes[0].tolist() == [3 + 2, 3 + 3] and exponents[0].tolist() == [0, 0]
+    plain = qz._round(np.array([0.6, 0.62]), np.array([0, 0]), 0.25, 3)[2]
+    np.testing.assert_allclose(plain, [0.5, 0.5], rtol=1e-12)
 
 
 @pytest.mark.parametrize("bits", [2, 3, 8, 16])

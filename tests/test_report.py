@@ -9,7 +9,7 @@ from housing import quantize as qz
 from housing import report, store
 from housing.config import SWEEP_BITS
 
-from conftest import synthetic, write_split
+from helpers import synthetic, write_split
 
 
 @pytest.fixture(scope="module")

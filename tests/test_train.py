@@ -3,7 +3,7 @@ import pytest
 
 from housing.train import fit
 
-from conftest import TRUE_COEF, TRUE_INTERCEPT, synthetic
+from helpers import TRUE_COEF, TRUE_INTERCEPT, synthetic
 
 
 def test_known_answer_is_recovered_exactly():
