@@ -42,7 +42,7 @@ DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 # $(PARAMS), rewritten (atomically) only when its value changes, and the stages that read
 # it depend on that file. Skipped for goals that read no parameter, and under `make -n`.
 PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE
-ifneq ($(filter-out help clean test lint clients,$(or $(MAKECMDGOALS),help)),)
+ifneq ($(filter-out help clean test lint clients mutation,$(or $(MAKECMDGOALS),help)),)
 ifeq ($(findstring n,$(firstword $(filter-out -% %=%,$(MAKEFLAGS)))),)
 $(shell mkdir -p $(PARAMS) $(SCRATCH) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
   k=$${kv%%=*}; v=$${kv#*=}; [ -f $(PARAMS)/$$k ] && [ "$$(cat $(PARAMS)/$$k)" = "$$v" ] || \
@@ -54,7 +54,7 @@ $(PARAMS)/%:
 	@mkdir -p $(@D) $(SCRATCH) && printf '%s\n' '$($*)' > $(SCRATCH)/$* && mv $(SCRATCH)/$* $@
 
 .PHONY: help all data train quantize report report-check test bench clean docker docker-run lint \
-        clients serve docker-serve bench-serve
+        clients serve docker-serve bench-serve mutation
 
 help: ## list the targets
 	@echo "make all runs the pipeline; make test runs the tests. Targets:"
@@ -209,6 +209,36 @@ clients: ## install tritonclient into .venv-clients, for the serving tests
 	  python3 -m venv $(CLIENTS_VENV) && \
 	  $(CLIENTS_VENV)/bin/pip install --disable-pip-version-check -q '$(CLIENTS)' && \
 	  echo "$(CLIENTS)" > $(CLIENTS_VENV)/.tools; }
+
+# Mutation testing: mutmut, pinned here and installed only by this target (with the
+# runtime pins) into its own environment. It mutates a copy of housing/ under $(SCRATCH)
+# and runs the unit tests against each mutant; the pipeline and server tests, which run
+# the code in other processes through make and gunicorn, are left out. Slow: minutes.
+MUTATION_VENV := .venv-mutation
+MUTATION_TOOLS := mutmut==3.8.1
+MUTATION_DIR := $(SCRATCH)/mutation
+SURVIVORS := tests/mutation-survivors.txt
+
+mutation: ## mutation testing (slow): mutmut over housing/, the share killed per module
+	@[ "$$(cat $(MUTATION_VENV)/.tools 2>/dev/null)" = "$(MUTATION_TOOLS)" ] || { \
+	  python3 -m venv $(MUTATION_VENV) && \
+	  $(MUTATION_VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt \
+	    $(MUTATION_TOOLS) && echo "$(MUTATION_TOOLS)" > $(MUTATION_VENV)/.tools; }
+	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR) && cp -r housing tests $(MUTATION_DIR)/
+	printf '%s\n' '[tool.mutmut]' 'source_paths = ["housing/"]' \
+	  'pytest_add_cli_args_test_selection = ["tests/"]' \
+	  'pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/test_pipeline.py", "--ignore=tests/test_serve.py"]' \
+	  > $(MUTATION_DIR)/pyproject.toml
+	cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut run > mutmut.log 2>&1 \
+	  || { tail -30 mutmut.log; exit 1; }
+	@cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut results --all true \
+	  | sed 's/^ *//; s/: / /' > results.txt
+	@awk '{ split($$1, name, "."); m = name[2]; n[m]++; if ($$2 == "killed") k[m]++ } \
+	  END { for (m in n) printf "mutation: %-10s %4d of %4d mutants killed (%.1f %%)\n", \
+	        m, k[m], n[m], 100 * k[m] / n[m] }' $(MUTATION_DIR)/results.txt | sort
+	@awk '$$2 != "killed" { print $$1 }' $(MUTATION_DIR)/results.txt | sort > $(MUTATION_DIR)/survivors
+	@sed 's/ .*//' $(SURVIVORS) | sort | comm -23 $(MUTATION_DIR)/survivors - \
+	  | sed 's/^/mutation: not explained in $(subst /,\/,$(SURVIVORS)): /' | head -50
 
 clean: ## remove everything the pipeline generated (artifacts/, .tmp/)
 	rm -rf $(A) $(SCRATCH)

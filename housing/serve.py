@@ -21,23 +21,7 @@ from gunicorn.app.base import BaseApplication
 from . import __version__, predict, protocols, store
 from .cli import Parser, UserError, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL
-
-# Settable from the environment, as a container is configured.
-MAX_BODY = int(os.environ.get("HOUSING_MAX_BODY", 16 << 20))  # bytes; larger is a 413
-BODY_TIMEOUT = float(os.environ.get("HOUSING_BODY_TIMEOUT", 30))  # seconds; slower is a 408
-STATUS = {200: "200 OK", 400: "400 Bad Request", 404: "404 Not Found",
-          405: "405 Method Not Allowed", 408: "408 Request Timeout",
-          413: "413 Content Too Large", 415: "415 Unsupported Media Type",
-          500: "500 Internal Server Error"}
-
-
-class HTTPError(UserError):
-    """A request the server refuses, with its status."""
-
-    def __init__(self, status, message, headers=()):
-        super().__init__(message)
-        self.status, self.headers = status, list(headers)
-
+from .web import STATUS, HTTPError, media_type, read_body
 
 class App:
     """The WSGI application: routes to handlers over loaded models.
@@ -158,36 +142,6 @@ class App:
         if bad:
             raise UserError(bad[0][1])
         return y
-
-
-def media_type(environ):
-    return environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
-
-
-def read_body(environ, accepted):
-    """The request body: 415 for another media type, 413 past MAX_BODY (refused before
-    a byte of it is read), 408 when the client sends it too slowly."""
-    kind = media_type(environ)
-    if kind not in accepted:
-        raise HTTPError(415, f"Content-Type {kind or 'none'!r} is not accepted here; expected "
-                             f"{' or '.join(a for a in accepted if a)}")
-    length = environ.get("CONTENT_LENGTH") or ""
-    if length and (not length.isdigit() or int(length) > MAX_BODY):
-        raise HTTPError(413, f"a body of {length} bytes; the limit is {MAX_BODY:,} "
-                             f"(HOUSING_MAX_BODY)")
-    sock = environ.get("gunicorn.socket")
-    if sock is not None:
-        # left set for the response too (a client that will not read times out alike);
-        # gunicorn makes the socket blocking again, with no timeout, for the next request
-        sock.settimeout(BODY_TIMEOUT)
-    try:
-        body = environ["wsgi.input"].read(int(length) if length else MAX_BODY + 1)
-    except (TimeoutError, OSError):
-        raise HTTPError(408, f"the body did not arrive within {BODY_TIMEOUT:g} s "
-                             f"(HOUSING_BODY_TIMEOUT)") from None
-    if len(body) > MAX_BODY:
-        raise HTTPError(413, f"a body over {MAX_BODY:,} bytes (HOUSING_MAX_BODY)")
-    return body
 
 
 def load_models(specs):

@@ -6,10 +6,10 @@ split orientation otherwise; anything else is CSV.
 """
 import json
 
-from . import csvrows, jsonrows
+from . import csvrows, jsondoc, jsonrows
 from .rows import MAX_LINE
 
-READERS = {"csv": csvrows.read_csv, "json": jsonrows.read_json, "jsonl": jsonrows.read_jsonl}
+READERS = {"csv": csvrows.read_csv, "json": jsondoc.read_json, "jsonl": jsonrows.read_jsonl}
 FORMATS = ("auto",) + tuple(READERS)
 BLANK = b" \t\r\n"
 

@@ -12,6 +12,7 @@ import pytest
 from housing import store
 from housing.repo import copy_repo, plain_env
 from housing.config import PARAMS, ROOT
+from housing.quantize import METHODS
 
 from helpers import synthetic, write_split
 
@@ -44,7 +45,8 @@ def built_split(root):
     data stage would have left."""
     params = root / "artifacts" / "params"
     params.mkdir(parents=True)
-    for name, value in [("SEED", 42), ("TEST_SIZE", 0.2), ("BITS", 8), ("METHOD", "auto"),
+    for name, value in [("SEED", PARAMS.seed), ("TEST_SIZE", PARAMS.test_size),
+                        ("BITS", PARAMS.bits), ("METHOD", PARAMS.method),
                         ("IMAGE", "housing:latest"), ("BASE_IMAGE", "")]:
         (params / name).write_text(f"{value}\n")
     time.sleep(0.01)
@@ -63,6 +65,18 @@ def test_makefile_defaults_are_the_config_defaults():
     run = make(ROOT, "help")
     assert (f"SEED={PARAMS.seed} TEST_SIZE={PARAMS.test_size} BITS={PARAMS.bits} "
             f"METHOD={PARAMS.method}") in run.stdout
+
+
+def test_the_readme_parameter_table_shows_the_config_defaults():
+    rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip()
+            for line in (ROOT / "README.md").read_text().splitlines()
+            if line.startswith("| `") and line.count("|") == 4}
+    assert {k: rows[k] for k in ("SEED", "TEST_SIZE", "BITS", "METHOD")} == {
+        "SEED": str(PARAMS.seed), "TEST_SIZE": str(PARAMS.test_size),
+        "BITS": str(PARAMS.bits), "METHOD": PARAMS.method}
+    methods = next(line for line in (ROOT / "README.md").read_text().splitlines()
+                   if line.startswith("| `METHOD` |")).split("|")[3].strip()
+    assert methods == ", ".join(f"`{name}`" for name in METHODS) + ", or `auto`"
 
 
 def test_help_lists_each_target_on_one_line():
