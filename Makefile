@@ -233,12 +233,13 @@ mutation: ## mutation testing (slow): mutmut over housing/, the share killed per
 	  || { tail -30 mutmut.log; exit 1; }
 	@cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut results --all true \
 	  | sed 's/^ *//; s/: / /' > results.txt
-	@awk '{ split($$1, name, "."); m = name[2]; n[m]++; if ($$2 == "killed") k[m]++ } \
+	@awk '{ split($$1, name, "."); m = name[2]; n[m]++; if ($$2 == "killed" || $$2 == "timeout") k[m]++ } \
 	  END { for (m in n) printf "mutation: %-10s %4d of %4d mutants killed (%.1f %%)\n", \
 	        m, k[m], n[m], 100 * k[m] / n[m] }' $(MUTATION_DIR)/results.txt | sort
-	@awk '$$2 != "killed" { print $$1 }' $(MUTATION_DIR)/results.txt | sort > $(MUTATION_DIR)/survivors
+	@awk '$$2 != "killed" && $$2 != "timeout" { print $$1 }' $(MUTATION_DIR)/results.txt | sort > $(MUTATION_DIR)/survivors
 	@sed 's/ .*//' $(SURVIVORS) | sort | comm -23 $(MUTATION_DIR)/survivors - \
-	  | sed 's/^/mutation: not explained in $(subst /,\/,$(SURVIVORS)): /' | head -50
+	  | awk '{ n++ } n <= 20 { print "mutation: not explained in $(SURVIVORS): " $$0 } \
+	    END { printf "mutation: %d survivors not explained in $(SURVIVORS)\n", n }'
 
 clean: ## remove everything the pipeline generated (artifacts/, .tmp/)
 	rm -rf $(A) $(SCRATCH)

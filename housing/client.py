@@ -1,5 +1,6 @@
-"""Call a running server with rows, as ``predict`` would print them: the smoke test of an
-image, and an example of both protocols from the standard library alone.
+"""Send rows to a running server and print its predictions as ``predict`` would.
+
+The image's smoke test, and an example of both protocols from the standard library alone.
 
     python -m housing client http://127.0.0.1:8080 --protocol oip --model quantized < rows.csv
     python -m housing client http://127.0.0.1:8080 --protocol mlflow < rows.csv

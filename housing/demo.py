@@ -1,4 +1,4 @@
-"""The image's default command: both models on the bundled sample rows, beside the truth.
+"""Both models on the bundled sample rows, beside the truth: the image's smoke test.
 
     python -m housing demo [--metrics artifacts/metrics.json] [--sample artifacts/sample.csv]
 

@@ -9,7 +9,8 @@ import pytest
 
 from housing import __main__ as entry
 from housing import data, demo, info, report, store, train
-from housing.config import ROOT
+from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
+                            SPLIT)
 
 
 @pytest.mark.parametrize("argv, status, message", [
@@ -109,3 +110,50 @@ def test_counts_must_be_whole_and_positive(capsys, stage, argv):
     flag, value = argv[-2], argv[-1]
     assert capsys.readouterr().err == (f"housing {stage}: error: argument {flag}: expected a "
                                        f"whole number of at least 1, got '{value}' (see --help)\n")
+
+
+# Each stage's command line as --help shows it: (flags, default, help). The defaults are
+# the paths and parameters of housing.config.
+OPTIONS = {
+    "data": ("Stage 1: California Housing from scikit-learn's cache, checked, split, saved.", [
+        (["--seed"], PARAMS.seed, "split seed"),
+        (["--test-size"], PARAMS.test_size, "share of rows held out for test, between 0 and 1"),
+        (["--out"], SPLIT, "the split, .npz"),
+        (["--sample-from"], None, "only write --sample, from this split (no scikit-learn "
+                                  "needed)"),
+        (["--sample"], SAMPLE, "a few test rows as CSV, for the image")]),
+    "train": ("Stage 2: scikit-learn's ``LinearRegression`` on the training split, saved as a "
+              "float model.", [
+                  (["--data"], SPLIT, "the split written by `housing data`"),
+                  (["--out"], FLOAT_MODEL, "the float model, .npz")]),
+    "quantize": ("Stage 3: post-training quantization of the float model's coefficients.", [
+        (["--bits"], PARAMS.bits, "code width, 2 to 16"),
+        (["--method"], PARAMS.method, "auto or one of minmax, bias-corrected, standardized, "
+                                      "error-compensating"),
+        (["--model"], FLOAT_MODEL, "the float model"),
+        (["--data"], SPLIT, "the split the float model was trained on"),
+        (["--out"], QUANTIZED_MODEL, "the quantized model, .npz")]),
+    "predict": ("Inference: rows in (CSV, JSON or JSON Lines), one prediction per row out, "
+                "numpy alone.", [
+                    (["--model"], QUANTIZED_MODEL, "a float or quantized model, .npz"),
+                    (["--input"], "-", "a file of rows; - for stdin (default)"),
+                    (["--format"], "auto", "auto (default): JSON if it starts with [ or {, "
+                                           "else CSV"),
+                    (["--id"], None, "copy this input column before each prediction"),
+                    (["--output"], None, "plain: one bare prediction per line (default); csv "
+                                         "(default with --id) or jsonl: with a header or keys, "
+                                         "and the --id column"),
+                    (["--skip-invalid"], False, "name bad rows on stderr and go on; exit "
+                                                "status 1 if any"),
+                    (["--strict"], False, "refuse rows with a feature outside the training "
+                                          "range")]),
+}
+
+
+@pytest.mark.parametrize("stage", OPTIONS)
+def test_each_stage_s_options_defaults_and_help(stage):
+    parser = importlib.import_module(f"housing.{stage}")._parser()
+    description, options = OPTIONS[stage]
+    assert parser.prog == f"housing {stage}" and parser.description == description
+    assert [(a.option_strings, a.default, a.help) for a in parser._actions
+            if a.dest != "help"] == options

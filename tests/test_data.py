@@ -1,5 +1,6 @@
 import socket
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -37,6 +38,8 @@ def test_check_accepts_the_expected_shape():
      "Longitude; got MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Lon"),
     (lambda X, y, n: (np.where(np.arange(len(X))[:, None] == 17, np.nan, X), y, n),
      "expected finite values; row 17, column 'MedInc' is nan"),
+    (lambda X, y, n: (X, y[:-1], n),
+     "expected 20640 rows of 8 features; got X of shape (20640, 8) and y of shape (20639,)"),
     (lambda X, y, n: (X, np.where(np.arange(len(y)) == 5, np.inf, y), n),
      "expected finite targets; row 5 is not"),
 ])
@@ -100,15 +103,61 @@ def test_a_network_that_never_answers_fails_the_download_in_time(tmp_path, monke
         monkeypatch.setattr(data, "ATTEMPT_TIMEOUT", 0.5)
         home = tmp_path / "nowhere" / "scikit_learn_data"
         monkeypatch.setenv("SCIKIT_LEARN_DATA", str(home))
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(7.0)  # whatever the caller had is put back
         start = time.monotonic()
-        assert data.main(["--out", str(tmp_path / "split.npz")]) == 2
-        elapsed = time.monotonic() - start
+        try:
+            assert data.main(["--out", str(tmp_path / "split.npz")]) == 2
+            elapsed = time.monotonic() - start
+            assert socket.getdefaulttimeout() == 7.0
+        finally:
+            socket.setdefaulttimeout(previous)
     out, err = capsys.readouterr()
     assert err == (f"housing data: downloading California Housing from {url} into {home} "
                    f"(once; set SCIKIT_LEARN_DATA to use a copy you have)\n"
                    f"housing data: error: California Housing is not in scikit-learn's cache "
                    f"({home}) and could not be downloaded (timed out); set SCIKIT_LEARN_DATA "
                    f"to a folder holding cal_housing_py3.pkz\n")
-    assert elapsed < 2 * 0.5 + 1.0 + 2.0  # two attempts, the delay between, and slack
+    # two attempts of 0.5 s and the 1 s between them: a third attempt or a longer pause
+    # would take 3 s or more
+    assert 2.0 <= elapsed < 2.9
     assert not home.exists() and not (tmp_path / "split.npz").exists()
-    assert socket.getdefaulttimeout() is None  # put back as it was
+
+
+def test_a_failed_download_leaves_a_folder_that_was_there(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "mine"))
+    (tmp_path / "mine").mkdir()  # the user's, empty: kept
+    from sklearn.datasets import _base, _california_housing
+    monkeypatch.setattr(_california_housing, "ARCHIVE", _base.RemoteFileMetadata(
+        filename="cal_housing.tgz", url="http://127.0.0.1:9/none", checksum="0" * 64))
+    with pytest.raises(UserError):
+        data.fetch()
+    assert (tmp_path / "mine").is_dir()
+
+
+def test_the_data_folder_is_scikit_learn_s(monkeypatch, tmp_path):
+    from sklearn.datasets import get_data_home
+    monkeypatch.delenv("SCIKIT_LEARN_DATA", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert data.data_home() == tmp_path / "scikit_learn_data" == Path(get_data_home())
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "elsewhere"))
+    assert data.data_home() == tmp_path / "elsewhere"
+
+
+def test_the_fingerprint_is_of_the_values_not_their_type():
+    X, y, _ = _good()
+    small = X[:100].astype(np.float32)
+    assert (data.fingerprint(small, y[:100])
+            == data.fingerprint(small.astype(np.float64), y[:100].astype(">f8")))
+
+
+def test_make_split_is_train_test_split_with_the_model_s_lineage():
+    X, y, _ = _good()
+    meta, arrays = data.make_split(X[:500], y[:500], 7, 0.3)
+    ref = train_test_split(X[:500], y[:500], test_size=0.3, random_state=7)
+    for name, expected in zip(("X_train", "X_test", "y_train", "y_test"), ref):
+        np.testing.assert_array_equal(arrays[name], expected)
+    assert meta["seed"] == 7 and meta["test_size"] == 0.3 and meta["target"] == "MedHouseVal"
+    assert meta["features"] == list(FEATURES)
+    assert meta["data_sha256"] == data.fingerprint(X[:500], y[:500])
+    assert meta["ranges"]["min"] == ref[0].min(axis=0).tolist()

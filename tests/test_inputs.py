@@ -256,3 +256,71 @@ def test_the_training_ranges_are_the_training_rows(built):
     s = np.sort(X, axis=0)
     by_hand = s[int(pos)] + (pos - int(pos)) * (s[int(pos) + 1] - s[int(pos)])
     np.testing.assert_allclose(model.meta["ranges"]["q001"], by_hand, rtol=1e-12)
+
+
+def rows_text(X):
+    return (",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in X.tolist())
+            + "\n").encode()
+
+
+def test_json_lines_output_without_id_and_skipped_rows_leave_no_trace(capsys, monkeypatch,
+                                                                      built):
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(),
+                               "--output", "jsonl", "--skip-invalid")
+    assert rc == 1
+    answers = [json.loads(line) for line in out.splitlines()]
+    assert [list(a) for a in answers] == [["MedHouseVal"], ["MedHouseVal"]]
+    np.testing.assert_allclose([a["MedHouseVal"] for a in answers],
+                               formula(built["float"], ROWS[:2]), rtol=1e-12)
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(),
+                               "--output", "csv", "--skip-invalid")
+    assert rc == 1 and out.splitlines()[0] == "MedHouseVal" and len(out.splitlines()) == 3
+    assert all("," not in line for line in out.splitlines())
+
+
+def test_skipped_rows_keep_their_place_and_every_row_its_id(capsys, monkeypatch, built):
+    X = np.tile(ROWS, (2, 1))
+    X[1, [0, 3]] = 1.7e308  # overflows: refused after parsing
+    text = rows_text(X).decode().splitlines()
+    text = [",".join(["id"] + text[0].split(","))] + [f"r{i}," + line
+                                                      for i, line in enumerate(text[1:])]
+    text[4] = text[4].replace("8.3252", "x")  # row r3 (file line 5) cannot be read
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"],
+                               ("\n".join(text) + "\n").encode(), "--skip-invalid", "--id", "id")
+    lines = out.splitlines()
+    assert rc == 1 and [line.split(",")[0] for line in lines] == [
+        "id", "r0", "r1", "r2", "r3", "r4", "r5"]
+    assert lines[2] == "r1," and lines[4] == "r3,"  # in place, with empty predictions
+    good = [0, 2, 4, 5]
+    np.testing.assert_allclose([float(lines[1 + i].split(",")[1]) for i in good],
+                               formula(built["float"], X[good]), rtol=1e-12)
+    assert err.splitlines()[-3:] == [
+        "housing predict: skipped <stdin>, line 3: the prediction overflows to inf; expected "
+        "features small enough for a finite prediction",
+        "housing predict: skipped <stdin>, line 5, column 'MedInc': expected a number, got 'x'",
+        "housing predict: 2 rows skipped"]
+
+
+def test_strict_still_refuses_an_overflow(capsys, monkeypatch, built):
+    model = store.load_model(built["float"])
+    X = np.tile((model.low + model.high) / 2, (2, 1))
+    X[1, [0, 3]] = 1.7e308  # outside the range too; the overflow is what is named
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X), "--strict")
+    assert rc == 2 and err.startswith("housing predict: error: <stdin>, line 3: ")
+    assert err == ("housing predict: error: <stdin>, line 3: the prediction overflows to inf; "
+                   "expected features small enough for a finite prediction\n")
+
+
+def test_the_training_range_includes_its_ends_and_one_row_is_one_row(capsys, monkeypatch,
+                                                                     built):
+    model = store.load_model(built["float"])
+    X = np.vstack([model.low, model.high, model.high])
+    X[2, 1] = np.nextafter(model.high[1], np.inf)  # the smallest step past the top
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X))
+    assert rc == 0 and len(out.splitlines()) == 3
+    assert err == (f"housing predict: 1 row has features outside the training range; first: "
+                   f"<stdin>, line 4, HouseAge {X[2, 1]:g}, trained on {model.low[1]:g} to "
+                   f"{model.high[1]:g}\n")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X[:2]),
+                               "--strict")
+    assert (rc, err) == (0, "") and len(out.splitlines()) == 2

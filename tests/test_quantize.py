@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 
@@ -64,14 +66,14 @@ def test_error_compensation_keeps_codes_on_the_grid_and_zero_exact(problem, bits
 def test_error_compensation_known_answer():
     # Two features with H = [[1, .5], [.5, 1]], a 3-bit grid of step 0.25 (levels -0.75 to
     # 0.75). w1 = 0.6 rounds to 0.5 (error 0.1); the least-squares fix of w2 for that error
-    # is w2 + H12 / H22 * 0.1 = 0.62 + 0.05 = 0.67, which rounds to 0.75 - where plain
-    # rounding of 0.62 gives 0.5.
+    # is w2 + H12 / H22 * 0.1 = 0.6 + 0.05 = 0.65, which rounds to 0.75 - where plain
+    # rounding of 0.6 gives 0.5 (and half the fix, 0.625, would round to even: 0.5).
     H = np.array([[1.0, 0.5], [0.5, 1.0]])
-    codes, exponents, values = qz._gptq(np.array([0.6, 0.62]), np.array([0, 0]),
+    codes, exponents, values = qz._gptq(np.array([0.6, 0.6]), np.array([0, 0]),
                                         np.array([0.25]), 3, H)
     np.testing.assert_allclose(values[0], [0.5, 0.75], rtol=1e-12)
     assert codes[0].tolist() == [3 + 2, 3 + 3] and exponents[0].tolist() == [0, 0]
-    plain = qz._round(np.array([0.6, 0.62]), np.array([0, 0]), 0.25, 3)[2]
+    plain = qz._round(np.array([0.6, 0.6]), np.array([0, 0]), 0.25, 3)[2]
     np.testing.assert_allclose(plain, [0.5, 0.5], rtol=1e-12)
 
 
@@ -218,3 +220,127 @@ def test_a_model_from_another_split_is_refused(tmp_path, capsys, built):
     assert qz.main(["--model", str(built["float"]), "--data", str(other),
                     "--out", str(tmp_path / "q.npz")]) == 2
     assert "was trained on another split than" in capsys.readouterr().err
+
+
+def test_minmax_known_answers_at_three_bits():
+    # [-1, 2.5] on 2**3 - 1 = 7 steps of 0.5, zero point 1 / 0.5 = 2
+    q = qz.minmax(np.array([-1.0, 0.0, 0.3, 2.5]), 4.0, None, None, 3)
+    assert (q.method, float(q.scale), q.zero_point) == ("minmax", 0.5, 2)
+    assert q.codes.tolist() == [0, 2, 3, 7] and q.codes.dtype == np.int64
+    np.testing.assert_array_equal(m.dequantize(q)[0], [-1.0, 0.0, 0.5, 2.5])
+    # all positive: the range still starts at 0, so zero is code 0; 1.0 / 7 per step
+    q = qz.minmax(np.array([0.3, 1.0]), 0.0, None, None, 3)
+    assert q.zero_point == 0 and q.codes.tolist() == [2, 7]  # 0.3 * 7 = 2.1
+    assert float(q.scale) == pytest.approx(1 / 7)
+    # all negative: the range ends at 0
+    q = qz.minmax(np.array([-1.0, -0.3]), 0.0, None, None, 3)
+    assert q.zero_point == 7 and q.codes.tolist() == [0, 5]  # -2.1 + 7
+    # all zero: no range at all; a unit scale, and zero stays exact
+    q = qz.minmax(np.zeros(3), 0.0, None, None, 3)
+    assert float(q.scale) == 1.0 and m.dequantize(q)[0].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_bias_corrected_keeps_its_name():
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    q = qz.bias_corrected(np.array([0.5, -0.25]), 1.0, X, X @ [0.5, -0.25] + 1.0, 4)
+    assert q.method == "bias-corrected"
+
+
+def test_spread_exponents_known_answers():
+    # columns with standard deviation 0 (constant), 1, 8, 0.25 and 3 (log2 = 1.58 -> 2)
+    base = np.array([-1.0, 1.0] * 50)
+    X = np.column_stack([np.full(100, 7.0), base, 8 * base, 0.25 * base, 3 * base])
+    assert qz.spread_exponents(X).tolist() == [0, 0, 3, -2, 2]
+
+
+def test_exponents_stay_within_an_int8_and_rounding_clamps_both_ends():
+    # a coefficient of 1e-60 fits at any exponent: capped at 127; a floor of -300 at -127
+    assert qz._exponents(np.array([1e-60]), np.array([0]), 1.0, 8).tolist() == [127]
+    assert qz._exponents(np.array([1e60]), np.array([-300]), 1.0, 8).tolist() == [-127]
+    # 3 bits: levels -3..3 (codes 0..6); far beyond the grid on either side, the end codes
+    codes, e, values = qz._round(np.array([-100.0, 100.0]), np.array([0, 0]), 1.0, 3)
+    assert codes.tolist() == [0, 6] and codes.dtype == np.int64 and e.tolist() == [0, 0]
+    np.testing.assert_array_equal(values, [-3.0, 3.0])
+
+
+def gptq_by_least_squares(w, H, step, bits):
+    """GPTQ's answer re-derived directly: at each step, the coefficients not yet quantized
+    are the least-squares fit, under H, given those already fixed; then the next rounds to
+    the grid (one shared step, exponent 0)."""
+    n, k = len(w), 2 ** (bits - 1) - 1
+    q = np.zeros(n)
+    for i in range(n):
+        fixed, free = np.arange(i), np.arange(i, n)
+        v = w[free] - np.linalg.solve(H[np.ix_(free, free)],
+                                      H[np.ix_(free, fixed)] @ (q[fixed] - w[fixed]))
+        q[i] = np.clip(np.round(v[0] / step), -k, k) * step
+    return q
+
+
+def test_error_compensation_matches_the_least_squares_derivation():
+    rng = np.random.default_rng(4)
+    A = rng.normal(size=(3, 3))
+    H = A @ A.T + 0.5 * np.eye(3)  # correlated features
+    w = np.array([0.55, -0.4, 0.62])
+    codes, exponents, values = qz._gptq(w, np.array([0, 0, 0]), np.array([0.25]), 3, H)
+    assert exponents.tolist() == [[0, 0, 0]]
+    np.testing.assert_allclose(values[0], gptq_by_least_squares(w, H, 0.25, 3), rtol=1e-12)
+
+
+def test_error_compensation_with_a_constant_feature():
+    # H_22 = 0: the damping keeps H invertible, and the constant feature's coefficient
+    # still quantizes like plain rounding
+    H = np.array([[1.0, 0.0], [0.0, 0.0]])
+    codes, exponents, values = qz._gptq(np.array([0.6, 0.3]), np.array([0, 0]),
+                                        np.array([0.25]), 3, H)
+    np.testing.assert_allclose(values[0], [0.5, 0.25], rtol=1e-12)
+
+
+@pytest.mark.parametrize("bits", [2, 3])
+def test_error_compensation_does_better_than_rounding_where_it_can(problem, bits):
+    # on the housing-shaped problem at 2 and 3 bits, compensation finds a better model than
+    # any rounding on the same grids (at other widths the two tie)
+    coef, intercept, X, y = problem
+    standard = qz.standardized(coef, intercept, X, y, bits)
+    compensated = qz.error_compensating(coef, intercept, X, y, bits)
+    assert compensated.method == "error-compensating"
+    assert (qz.train_objective(compensated, coef, intercept, X)
+            < qz.train_objective(standard, coef, intercept, X))
+
+
+def test_payload_bytes_by_hand():
+    # little-endian bit order, each code's lowest bit first: 1 -> 1,0; 2 -> 0,1; 3 -> 1,1,
+    # so the byte is 0b111001 = 57
+    assert m.pack_bits([1, 2, 3], 2) == bytes([57])
+    # scale 0.5 and intercept 1.0 as little-endian float32, exponents 1 and -1 as int8,
+    # then the 3-bit codes 6 (0,1,1) and 0 (0,0,0): 0b000110 = 6
+    q = m.Quantized("standardized", 3, np.array([6, 0]), np.float32(0.5), 3, np.float32(1.0),
+                    np.array([1, -1], np.int8))
+    payload = m.encode(q)
+    assert payload == bytes.fromhex("0000003f" "0000803f" "01ff" "06")
+    back = m.decode(payload, "standardized", True, 3, 2)
+    assert back.method == "standardized" and back.codes.dtype == np.int64
+    assert back.codes.tolist() == [6, 0] and back.exponents.tolist() == [1, -1]
+    # (6 - 3) * 0.5 * 2**-1 and (0 - 3) * 0.5 * 2**1
+    coef, intercept = m.dequantize(back)
+    assert coef.tolist() == [0.75, -3.0] and intercept == 1.0
+    mm = m.decode(m.encode(qz.minmax(np.array([-1.0, 0.0, 0.3, 2.5]), 4.0, None, None, 3)),
+                  "minmax", False, 3, 4)
+    assert mm.method == "minmax" and mm.zero_point == 2 and mm.codes.tolist() == [0, 2, 3, 7]
+
+
+def test_a_payload_of_the_wrong_size_and_a_code_too_wide():
+    with pytest.raises(ValueError) as e:
+        m.decode(b"\0" * 23, "error-compensating", True, 8, 8)
+    assert str(e.value) == ("expected 24 payload bytes for 8 coefficients at 8 bits "
+                            "(error-compensating), got 23")
+    with pytest.raises(AssertionError):
+        m.pack_bits([4], 2)  # 2 bits hold 0 to 3
+
+
+def test_prediction_overflow_is_inf_without_a_warning():
+    model = m.Model(np.array([1.0, 1.0]), 0.0, {}, 16)
+    X = np.full((m.SMALL + 1, 2), 1.7e308)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isinf(m.predict(model, X)).all() and np.isinf(m.predict(model, X[:2])).all()

@@ -35,6 +35,13 @@ def test_writing_is_byte_identical_on_a_rerun(tmp_path, built):
     assert a.read_bytes() == b.read_bytes() == built["quantized"].read_bytes()
 
 
+def test_meta_is_written_in_one_key_order_whatever_order_it_came_in(tmp_path):
+    params = {"params": np.zeros(3)}
+    store.save_npz(tmp_path / "a.npz", {"b": 1, "a": 2}, params)
+    store.save_npz(tmp_path / "b.npz", {"a": 2, "b": 1}, params)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+
+
 def test_quantized_file_is_smaller_than_float_file(built):
     assert built["quantized"].stat().st_size < built["float"].stat().st_size
     assert store.load_model(built["quantized"]).payload_bytes == 24
@@ -89,7 +96,27 @@ def set_first_param_nan(meta, arrays):
     arrays["params"][0] = np.nan
 
 
+def zip_of(members):
+    """A case that writes a zip of ``members`` (name -> bytes) where the model should be."""
+    def make(path, src):
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members.items():
+                zf.writestr(name, data)
+        return path
+    return make
+
+
 CASES = {
+    "empty archive": (zip_of({}), "expected a model with members meta, params; got no members"),
+    "corrupt member": (zip_of({"meta.npy": b"\x93NUMPY garbage", "params.npy": _npy(np.zeros(9))}),
+                       "member 'meta' is corrupt (we only support format version (1,0), (2,0), "
+                       "and (3,0), not (32, 103))"),
+    "meta not one string": (zip_of({"meta.npy": _npy(np.array([b"{}", b"{}"])),
+                                    "params.npy": _npy(np.zeros(9))}),
+                            "member 'meta' should be a JSON byte string, got |S2 of shape (2,)"),
+    "meta not JSON": (zip_of({"meta.npy": _npy(np.array(b"{")), "params.npy": _npy(np.zeros(9))}),
+                      "member 'meta' is not valid JSON (Expecting property name enclosed in "
+                      "double quotes: line 1 column 2 (char 1))"),
     "missing": (missing, "no such file; expected a model (run `make all` to build it)"),
     "folder": (folder, "is a folder; expected a model"),
     "text": (written("MedInc,HouseAge\n1,2\n"),
