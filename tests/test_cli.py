@@ -157,3 +157,10 @@ def test_each_stage_s_options_defaults_and_help(stage):
     assert parser.prog == f"housing {stage}" and parser.description == description
     assert [(a.option_strings, a.default, a.help) for a in parser._actions
             if a.dest != "help"] == options
+
+
+def test_predict_s_choices_and_metavar():
+    actions = {a.dest: a for a in importlib.import_module("housing.predict")._parser()._actions}
+    assert actions["format"].choices == ("auto", "csv", "json", "jsonl")
+    assert actions["output"].choices == ("plain", "csv", "jsonl")
+    assert actions["id"].metavar == "COLUMN"

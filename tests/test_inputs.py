@@ -275,7 +275,8 @@ def test_json_lines_output_without_id_and_skipped_rows_leave_no_trace(capsys, mo
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(),
                                "--output", "csv", "--skip-invalid")
     assert rc == 1 and out.splitlines()[0] == "MedHouseVal" and len(out.splitlines()) == 3
-    assert all("," not in line for line in out.splitlines())
+    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]],
+                               formula(built["float"], ROWS[:2]), rtol=1e-12)
 
 
 def test_skipped_rows_keep_their_place_and_every_row_its_id(capsys, monkeypatch, built):
@@ -324,3 +325,14 @@ def test_the_training_range_includes_its_ends_and_one_row_is_one_row(capsys, mon
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X[:2]),
                                "--strict")
     assert (rc, err) == (0, "") and len(out.splitlines()) == 2
+
+
+def test_ids_are_written_back_as_csv_quotes_them(capsys, monkeypatch, built):
+    # ids of every JSON kind: text with a comma, text with quotes, a number, and none
+    keys = ["a, b", 'say "hi"', 17]
+    doc = [dict(r, key=k) for r, k in zip(RECORDS, keys)] + [RECORDS[0]]
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], json.dumps(doc).encode(),
+                               "--id", "key")
+    assert rc == 0
+    assert [line.rsplit(",", 1)[0] for line in out.splitlines()] == [
+        "key", '"a, b"', '"say ""hi"""', "17", ""]

@@ -277,14 +277,22 @@ def gptq_by_least_squares(w, H, step, bits):
     return q
 
 
-def test_error_compensation_matches_the_least_squares_derivation():
-    rng = np.random.default_rng(4)
-    A = rng.normal(size=(3, 3))
-    H = A @ A.T + 0.5 * np.eye(3)  # correlated features
-    w = np.array([0.55, -0.4, 0.62])
-    codes, exponents, values = qz._gptq(w, np.array([0, 0, 0]), np.array([0.25]), 3, H)
-    assert exponents.tolist() == [[0, 0, 0]]
-    np.testing.assert_allclose(values[0], gptq_by_least_squares(w, H, 0.25, 3), rtol=1e-12)
+@pytest.mark.parametrize("bits, step, seed, w", [
+    (3, 0.25, 4, [0.55, -0.5, 0.62, 0.51]),
+    (16, 0.75 / 32767, 4, [0.55, -0.5, 0.62, 0.51]),
+    # one where the later steps' compensation moves codes, clamped at the grid's end
+    (4, 0.1, 11, [0.604, 0.559, -0.647, -0.569]),
+])
+def test_error_compensation_matches_the_least_squares_derivation(bits, step, seed, w):
+    # the grids top out near 0.7, so no coefficient here earns a finer exponent
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(4, 4))
+    H = A @ A.T + 0.5 * np.eye(4)  # correlated features
+    w = np.array(w)
+    codes, exponents, values = qz._gptq(w, np.zeros(4, int), np.array([step]), bits, H)
+    assert exponents.tolist() == [[0, 0, 0, 0]]
+    np.testing.assert_allclose(values[0], gptq_by_least_squares(w, H, step, bits),
+                               rtol=1e-9, atol=step * 1e-6)
 
 
 def test_error_compensation_with_a_constant_feature():

@@ -220,3 +220,59 @@ def test_a_model_cut_short_anywhere_is_refused(tmp_path, built, kind):
     for size in range(0, len(whole), 7):
         path.write_bytes(whole[:size])
         assert refusal(path).startswith(f"{path}: ")
+
+
+def rewrite_split(src, dst, change):
+    """Copy a split file, passing its meta and arrays through ``change``."""
+    meta, arrays = store.load_split(src)
+    change(meta, arrays)
+    store.save_npz(dst, meta, arrays)
+    return dst
+
+
+def set_nan(name):
+    def change(meta, arrays):
+        arrays[name] = arrays[name].copy()
+        arrays[name][0] = np.nan
+    return change
+
+
+@pytest.mark.parametrize("change, message", [
+    (set_nan("X_train"), "X_train or y_train holds non-finite values"),
+    (set_nan("y_test"), "X_test or y_test holds non-finite values"),
+    (lambda m, a: m.update(kind="float"), "expected the train/test split, got 'float'"),
+    (lambda m, a: a.update(X_test=a["X_test"].astype(np.float32)),
+     "'X_test' should be float64 of shape (800, 8), got float32 of shape (800, 8)"),
+    (lambda m, a: a.update(y_train=a["y_train"][:-1]),
+     "'y_train' should be float64 of shape (3200,), got float64 of shape (3199,)"),
+    (lambda m, a: a.update(X_train=np.float64(1.0)),
+     "'X_train' should be float64 of shape (0, 8), got float64 of shape ()"),
+    (lambda m, a: m.update(features="MedInc"), "'features' should be a list of distinct names, "
+                                               "got 'MedInc'"),
+    (lambda m, a: m.update(features=["MedInc", ""]), "'features' should be a list of distinct "
+                                                     "names, got ['MedInc', '']"),
+    (lambda m, a: m.update(features=["MedInc", 7]), "'features' should be a list of distinct "
+                                                    "names, got ['MedInc', 7]"),
+])
+def test_bad_splits_are_refused_with_a_reason(tmp_path, built, change, message):
+    path = rewrite_split(built["split"], tmp_path / "split.npz", change)
+    with pytest.raises(UserError) as e:
+        store.load_split(path)
+    assert str(e.value) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize("ranges", [[0.0] * 8, {"min": [0.0] * 8},
+                                    {k: [0.0] * 7 + [float("nan")] for k in store.RANGES},
+                                    {k: [0.0] * 7 + ["0"] for k in store.RANGES}])
+def test_bad_training_ranges_are_refused(tmp_path, built, ranges):
+    path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: m.update(ranges=ranges))
+    assert refusal(path) == (f"{path}: 'ranges' should hold min, max, q001, q999, each 8 "
+                             f"finite numbers; rebuild it with `make all`")
+
+
+def test_the_lineage_message_names_both_values(tmp_path, built):
+    model = store.load_model(built["float"])
+    with pytest.raises(UserError) as e:
+        store.check_lineage(model, dict(model.meta, seed=7), "m.npz", "s.npz")
+    assert str(e.value) == ("m.npz was trained on another split than s.npz (seed: 42 vs 7); "
+                            "rebuild with `make all`")
