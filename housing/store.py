@@ -10,6 +10,7 @@ import io
 import json
 import math
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -24,6 +25,9 @@ SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
 # the ranges are the training rows' (data.training_ranges), which predict warns outside of.
 LINEAGE = ("features", "data_sha256", "seed", "test_size", "ranges")
 RANGES = ("min", "max", "q001", "q999")
+# What reading a damaged archive raises: zipfile's and zlib's own errors, and the
+# NotImplementedError of a header that names a compression or version it never used.
+DAMAGED = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
 
 
 def save_npz(path, meta, arrays):
@@ -59,7 +63,7 @@ def load_npz(path, what, names):
         # np.load takes anything that is neither zip nor .npy for a pickle
         raise UserError(f"{where}: not an .npz file (pickle or unknown format); "
                         f"expected {what}") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as e:
+    except DAMAGED as e:
         raise UserError(f"{where}: truncated or corrupt ({e}); expected {what}") from None
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise UserError(f"{where}: a single .npy array, not an .npz archive; expected {what}")
@@ -77,7 +81,7 @@ def load_npz(path, what, names):
                     raise UserError(f"{where}: member '{name}' holds pickled Python objects, "
                                     f"which could run code; refusing to load it") from None
                 raise UserError(f"{where}: member '{name}' is corrupt ({e})") from None
-            except (OSError, EOFError, zipfile.BadZipFile) as e:
+            except DAMAGED as e:
                 raise UserError(f"{where}: truncated or corrupt ({e}); expected {what}") from None
     meta = _meta(arrays.pop("meta"), where, what)
     return meta, arrays

@@ -329,10 +329,20 @@ def test_the_training_range_includes_its_ends_and_one_row_is_one_row(capsys, mon
 
 def test_ids_are_written_back_as_csv_quotes_them(capsys, monkeypatch, built):
     # ids of every JSON kind: text with a comma, text with quotes, a number, and none
-    keys = ["a, b", 'say "hi"', 17]
-    doc = [dict(r, key=k) for r, k in zip(RECORDS, keys)] + [RECORDS[0]]
+    keys = ["a, b", 'say "hi"', 17, "MAX 9"]
+    doc = [dict(r, key=k) for r, k in zip(RECORDS + RECORDS[:1], keys)] + [RECORDS[0]]
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], json.dumps(doc).encode(),
                                "--id", "key")
     assert rc == 0
     assert [line.rsplit(",", 1)[0] for line in out.splitlines()] == [
-        "key", '"a, b"', '"say ""hi"""', "17", ""]
+        "key", '"a, b"', '"say ""hi"""', "17", "MAX 9", ""]
+
+
+def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
+    model = store.load_model(built["float"])
+    X = np.array([model.high + 1])
+    chunk = rows.Chunk(X, [7], lambda no: f"row {no}")
+    y, keep, bad = p.checked_predict(model, chunk)
+    assert keep.tolist() == [0] and bad == []
+    y, keep, bad = p.checked_predict(model, chunk, strict=True)
+    assert keep.tolist() == [] and bad[0][0] == 7

@@ -276,3 +276,29 @@ def test_the_lineage_message_names_both_values(tmp_path, built):
         store.check_lineage(model, dict(model.meta, seed=7), "m.npz", "s.npz")
     assert str(e.value) == ("m.npz was trained on another split than s.npz (seed: 42 vs 7); "
                             "rebuild with `make all`")
+
+
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_a_model_with_any_one_byte_damaged_loads_or_is_refused_in_one_line(tmp_path, built,
+                                                                           kind):
+    whole = built[kind].read_bytes()
+    path = tmp_path / "damaged.npz"
+    refused = 0
+    for i in range(len(whole)):
+        damaged = bytearray(whole)
+        damaged[i] ^= 0xFF
+        path.write_bytes(bytes(damaged))
+        try:
+            model = store.load_model(path)
+        except UserError as e:
+            assert str(e).startswith(f"{path}: ") and "\n" not in str(e)
+            refused += 1
+            continue
+        # what loads despite the damage (a byte of the zip's own bookkeeping) is the model
+        np.testing.assert_array_equal(model.coef, store.load_model(built[kind]).coef)
+    assert refused > len(whole) * 3 // 4
+
+
+def test_a_known_kind_that_is_not_a_model(tmp_path, built):
+    path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: m.update(kind="split"))
+    assert refusal(path) == f"{path}: not a model (kind 'split'); expected a model"
