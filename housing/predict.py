@@ -17,6 +17,7 @@ from . import store, tables
 from .cli import Parser, UserError, command, display
 from .config import QUANTIZED_MODEL, TARGET
 from .model import predict
+from .writer import FORK_AFTER, ForkedLines, stdout_fd
 
 OUTPUTS = ("plain", "csv", "jsonl")
 
@@ -68,6 +69,7 @@ class Output:
 
     def __init__(self, stream, form, id_column):
         self.stream, self.form, self.id_column = stream, form, id_column
+        self.printed, self.forked = 0, None
         if form == "csv":
             stream.write(",".join(([id_column] if id_column else []) + [TARGET]) + "\n")
 
@@ -77,7 +79,12 @@ class Output:
         if self.form == "plain":
             if None in values:
                 values = [v for v in values if v is not None]
-            if values:  # repr: the shortest text that reads back as the same float
+            self.printed += len(values)
+            if self.forked is None and self.printed > FORK_AFTER and (fd := stdout_fd()):
+                self.forked = ForkedLines(fd)  # a large input: print on another core
+            if self.forked is not None:
+                self.forked.write(np.array(values, dtype=np.float64))
+            elif values:  # repr: the shortest text that reads back as the same float
                 self.stream.write("\n".join(map(repr, values)) + "\n")
         elif self.form == "csv":
             keys = [_csv_field(k) for k in ids] if self.id_column else [None] * len(values)
@@ -89,6 +96,13 @@ class Output:
             self.stream.write("".join(
                 json.dumps(({self.id_column: k} if self.id_column else {}) | {TARGET: v}) + "\n"
                 for k, v in zip(keys, values) if self.id_column or v is not None))
+
+
+    def close(self):
+        """Everything written: wait for a printing process, if there is one."""
+        if self.forked is not None:
+            self.forked.close()
+        self.stream.flush()
 
 
 def _csv_field(value):
@@ -172,6 +186,26 @@ def open_input(path):
         raise UserError(f"{display(path)}: cannot read ({e.strerror})") from None
 
 
+def run(model, stream, source, args, out, ranges):
+    """Predict every chunk of ``stream`` to ``out``; returns the number of rows skipped."""
+    skipped = 0
+    columns, chunks = tables.read(stream, model.features, source, args.format, args.id)
+    if columns.ignored:
+        note(f"ignoring columns that are not features: {', '.join(columns.ignored)}")
+    for chunk in chunks:
+        y, keep, refused = checked_predict(model, chunk, args.strict)
+        ranges.add(chunk, keep)
+        bad = sorted(chunk.bad + refused, key=lambda b: b[0])
+        if bad and not args.skip_invalid:
+            write(out, chunk, y, keep, [], upto=bad[0][0])
+            raise UserError(bad[0][1])
+        write(out, chunk, y, keep, bad)
+        for _, message, _ in bad:
+            note(f"skipped {message}")
+        skipped += len(bad)
+    return skipped
+
+
 @command("housing predict")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
@@ -180,22 +214,10 @@ def main(argv=None) -> int:
     out = Output(sys.stdout, args.output or ("csv" if args.id else "plain"), args.id)
     ranges, skipped = RangeCount(model), 0
     with stream:
-        columns, chunks = tables.read(stream, model.features, source, args.format, args.id)
-        if columns.ignored:
-            note(f"ignoring columns that are not features: {', '.join(columns.ignored)}")
-        for chunk in chunks:
-            y, keep, refused = checked_predict(model, chunk, args.strict)
-            ranges.add(chunk, keep)
-            bad = sorted(chunk.bad + refused, key=lambda b: b[0])
-            if bad and not args.skip_invalid:
-                write(out, chunk, y, keep, [], upto=bad[0][0])
-                sys.stdout.flush()
-                raise UserError(bad[0][1])
-            write(out, chunk, y, keep, bad)
-            for _, message, _ in bad:
-                note(f"skipped {message}")
-            skipped += len(bad)
-    sys.stdout.flush()
+        try:
+            skipped = run(model, stream, source, args, out, ranges)
+        finally:  # every prediction is out before a message on stderr
+            out.close()
     if ranges.summary():
         note(ranges.summary())
     if skipped:

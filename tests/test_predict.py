@@ -261,3 +261,54 @@ def test_a_few_rows_in_python_floats_give_numpy_s_bits(built, kind):
         part = predict(model, X[start:start + SMALL])
         np.testing.assert_array_equal(part, whole[start:start + SMALL])
         assert part.tobytes() == whole[start:start + SMALL].tobytes()  # -0.0 and nan bits too
+
+
+def big_csv(tmp_path, rows, bad_line=None):
+    """A CSV file of ``rows`` copies of ROWS' lines; line ``bad_line`` (1-based, header is
+    line 1) holds a value that is not a number."""
+    lines = [",".join(map(repr, r)) for r in ROWS.tolist()] * (rows // 3 + 1)
+    lines = [HEADER] + lines[:rows]
+    if bad_line:  # HouseAge, the second column, is not a number there
+        fields = lines[bad_line - 1].split(",")
+        lines[bad_line - 1] = ",".join(fields[:1] + ["x"] + fields[2:])
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_large_input_prints_from_a_second_process_the_same_bytes(tmp_path, built):
+    from housing.writer import FORK_AFTER
+    n = FORK_AFTER + 70_000
+    path = big_csv(tmp_path, n)
+    run_ = subprocess.run([sys.executable, "-m", "housing", "predict", "--model",
+                           str(built["float"]), "--input", str(path)], capture_output=True,
+                          cwd=ROOT)
+    assert (run_.returncode, run_.stderr) == (0, b"")
+    X = np.tile(ROWS, (n // 3 + 1, 1))[:n]
+    assert run_.stdout.decode() == expected(built["float"], X)
+
+
+def test_a_bad_row_after_the_fork_comes_after_every_row_before_it(tmp_path, built):
+    from housing.writer import FORK_AFTER
+    n = FORK_AFTER + 3000
+    path = big_csv(tmp_path, n, bad_line=n - 10)
+    run_ = subprocess.run([sys.executable, "-m", "housing", "predict", "--model",
+                           str(built["float"]), "--input", str(path)], capture_output=True,
+                          cwd=ROOT)
+    assert run_.returncode == 2
+    assert run_.stderr.decode() == (f"housing predict: error: {path}, line {n - 10}, column "
+                                    f"'HouseAge': expected a number, got 'x'\n")
+    good = n - 12  # data rows before file line n - 10
+    X = np.tile(ROWS, (n // 3 + 1, 1))[:good]
+    assert run_.stdout.decode() == expected(built["float"], X)
+
+
+def test_a_reader_that_stops_early_ends_predict_quietly(tmp_path, built):
+    from housing.writer import FORK_AFTER
+    path = big_csv(tmp_path, FORK_AFTER * 3)
+    proc = subprocess.Popen([sys.executable, "-m", "housing", "predict", "--model",
+                             str(built["float"]), "--input", str(path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.read(100)  # like `| head`: a little, then the pipe closes
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 0 and proc.stderr.read() == b""
