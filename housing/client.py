@@ -14,11 +14,10 @@ import sys
 import urllib.error
 import urllib.request
 
-import numpy as np
-
 from . import tables
 from .cli import Parser, UserError, command
 from .config import FEATURES
+from .rows import all_rows
 
 
 def post(url, body, content_type):
@@ -49,12 +48,7 @@ def main(argv=None) -> int:
     if args.protocol == "mlflow":
         y = post(f"{url}/invocations", body, "text/csv")["predictions"]
     else:
-        _, chunks = tables.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")
-        chunks = list(chunks)
-        for chunk in chunks:
-            if chunk.bad:
-                raise UserError(chunk.bad[0][1])
-        X = np.vstack([c.X for c in chunks])
+        X = all_rows(tables.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")[1])
         request = {"inputs": [{"name": "features", "shape": list(X.shape), "datatype": "FP64",
                                "data": X.ravel().tolist()}]}
         answer = post(f"{url}/v2/models/{args.model}/infer", json.dumps(request).encode(),

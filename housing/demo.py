@@ -13,6 +13,7 @@ from .cli import Parser, UserError, command, display
 from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
 from .model import predict
 from .csvrows import read_csv
+from .rows import all_rows
 from .render import load_metrics
 
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9
@@ -33,14 +34,9 @@ def main(argv=None) -> int:
               for k in ("float", "quantized")}
     try:
         with open(args.sample, "rb") as f:
-            _, chunks = read_csv(f, FEATURES + (TARGET,), display(args.sample))
-            chunks = list(chunks)
+            rows = all_rows(read_csv(f, FEATURES + (TARGET,), display(args.sample))[1])
     except FileNotFoundError:
         raise UserError(f"{display(args.sample)}: no such file; expected the sample rows") from None
-    for chunk in chunks:
-        if chunk.bad:
-            raise UserError(chunk.bad[0][1])
-    rows = np.vstack([chunk.X for chunk in chunks])
     X, truth = rows[:, :-1], rows[:, -1]
     pf, pq = predict(models["float"], X), predict(models["quantized"], X)
     q = metrics["quantized"]

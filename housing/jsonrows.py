@@ -11,7 +11,7 @@ import json
 import operator
 
 from .cli import UserError
-from .rows import Chunk, as_array, batches, exact, line_blocks, match_columns, number
+from .rows import Chunk, as_array, exact, line_blocks, match_columns, number
 
 CHUNK_RECORDS = 16384
 
@@ -56,6 +56,22 @@ def chunk(items, nos, columns, keys, where):
 def _get(item, key):
     """The id of a record (None when it has none) or of a row of split data."""
     return item.get(key) if isinstance(item, dict) else item[key]
+
+
+def batches(items, size):
+    """Lists of up to ``size`` of ``items``; when reading an item raises UserError, the
+    items read before it come first as a list of their own, then the error."""
+    while True:
+        batch = []
+        try:
+            batch.extend(itertools.islice(items, size))
+        except UserError:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch
 
 
 def type_name(value):

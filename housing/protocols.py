@@ -18,7 +18,7 @@ import numpy as np
 
 from . import csvrows, jsonrows
 from .cli import UserError
-from .rows import Chunk, Columns, match_columns
+from .rows import Columns, match_columns, merge
 
 DATATYPES = {"FP64": float, "FP32": float, "INT64": int, "INT32": int}
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -148,10 +148,7 @@ def oip_response(name, request, y):
 def mlflow_rows(body, content_type, features):
     """A rows.Chunk of an /invocations body, JSON or CSV."""
     if content_type == "text/csv":
-        _, chunks = csvrows.read_csv(io.BytesIO(body), features, BODY)
-        chunks = list(chunks)
-        return Chunk(np.vstack([c.X for c in chunks]), [n for c in chunks for n in c.nos],
-                     chunks[0].where, None, [b for c in chunks for b in c.bad])
+        return merge(csvrows.read_csv(io.BytesIO(body), features, BODY)[1])
     doc = loads(body)
     keys = [k for k in MLFLOW_KEYS if isinstance(doc, dict) and k in doc]
     if len(keys) != 1 or len(doc) != 1:

@@ -148,6 +148,22 @@ def as_array(rows, n):
     return X if np.isfinite(X).all() else None
 
 
+def merge(chunks):
+    """One Chunk of the Chunks a reader yields, for a table small enough to hold whole."""
+    chunks = list(chunks)
+    ids = None if chunks[0].ids is None else [i for c in chunks for i in c.ids]
+    return Chunk(np.vstack([c.X for c in chunks]), [n for c in chunks for n in c.nos],
+                 chunks[0].where, ids, [b for c in chunks for b in c.bad])
+
+
+def all_rows(chunks):
+    """X of every row of ``chunks``; the first bad row's message as a UserError."""
+    merged = merge(chunks)
+    if merged.bad:
+        raise UserError(merged.bad[0][1])
+    return merged.X
+
+
 def exact(rows, columns, at, where, read_row, id_of):
     """Read ``rows`` one at a time with ``read_row(row, no) -> (values, id)``, which raises
     UserError for a bad one; ``at[i]`` is row i's number, and ``id_of(row)`` the id of a
@@ -212,22 +228,6 @@ def _bad_byte(block):
     except UnicodeDecodeError as e:
         return e.start
     return len(block)
-
-
-def batches(items, size):
-    """Lists of up to ``size`` of ``items``; when reading an item raises UserError, the
-    items read before it come first as a list of their own, then the error."""
-    while True:
-        batch = []
-        try:
-            batch.extend(itertools.islice(items, size))
-        except UserError:
-            if batch:
-                yield batch
-            raise
-        if not batch:
-            return
-        yield batch
 
 
 def decode(block, source, no):

@@ -21,6 +21,7 @@ from gunicorn.app.base import BaseApplication
 from . import __version__, predict, protocols, store
 from .cli import Parser, UserError, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL
+from .rows import Chunk
 from .web import STATUS, HTTPError, media_type, read_body
 
 class App:
@@ -138,7 +139,7 @@ class App:
     def predict(model, X, where, nos=None):
         """Predictions for X, shape (n, n_features); a UserError for a row that overflows."""
         nos = list(range(1, len(X) + 1)) if nos is None else nos
-        y, _, bad = predict.checked_predict(model, protocols.Chunk(X, nos, where))
+        y, _, bad = predict.checked_predict(model, Chunk(X, nos, where))
         if bad:
             raise UserError(bad[0][1])
         return y

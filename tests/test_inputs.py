@@ -346,3 +346,12 @@ def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
     assert keep.tolist() == [0] and bad == []
     y, keep, bad = p.checked_predict(model, chunk, strict=True)
     assert keep.tolist() == [] and bad[0][0] == 7
+
+
+def test_all_rows_holds_a_small_table_whole_or_names_its_first_bad_row():
+    text = rows_text(ROWS).decode().replace("5.6431", "x").encode()
+    columns, chunks = tables.read(io.BytesIO(rows_text(ROWS)), FEATURES, "t.csv")
+    np.testing.assert_array_equal(rows.all_rows(chunks), ROWS)
+    with pytest.raises(p.UserError) as e:
+        rows.all_rows(tables.read(io.BytesIO(text), FEATURES, "t.csv")[1])
+    assert str(e.value) == "t.csv, line 3, column 'MedInc': expected a number, got 'x'"
