@@ -9,6 +9,7 @@ loaded and checked before the server starts: a bad file stops it with the CLI's 
 message. Every request gets one access-log line on stdout: method, path, status, rows and
 milliseconds. A client's mistake is a 4xx with ``{"error": "..."}``, never a 500.
 """
+import argparse
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import time
 
 from gunicorn.app.base import BaseApplication
 
-from . import __version__, predict, protocols, store
+from . import __version__, predict, protocols, store, worker
 from .cli import Parser, UserError, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL
 from .rows import Chunk
@@ -161,7 +162,10 @@ def _parser():
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8080, help="port to listen on")
     p.add_argument("--workers", type=count, default=2, help="server processes")
-    p.add_argument("--threads", type=count, default=8, help="threads per process")
+    p.add_argument("--threads", type=count, default=6, help="threads per process")
+    p.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep each worker to one CPU, worker i to the i-th this process "
+                        "may use")
     p.add_argument("--model", action="append", metavar="NAME=PATH",
                    help="a model to serve; repeat for more (default: float and quantized "
                         "from artifacts/models/)")
@@ -208,8 +212,9 @@ def main(argv=None) -> int:
     # /dev/shm: the workers' heartbeat files, writable even in a read-only container
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     Gunicorn(App(models, args.default), {
+        **worker.Ledger(args.workers, pin=args.pin).options(),
         "bind": f"{args.host}:{args.port}", "workers": args.workers,
-        "worker_class": "gthread", "threads": args.threads, "keepalive": 5,
+        "threads": args.threads, "keepalive": 5,
         "timeout": 60, "graceful_timeout": 20, "worker_tmp_dir": shm,
         "control_socket_disable": True, "loglevel": "warning", "proc_name": "housing",
     }).run()

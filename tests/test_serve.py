@@ -342,6 +342,77 @@ def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_wo
     assert all(r[4].endswith("ms") and float(r[4][:-2]) >= 0 for r in requests)
 
 
+def workers_of(proc):
+    """The worker processes of a running server, by pid."""
+    children = f"/proc/{proc.pid}/task/{proc.pid}/children"
+    return [int(pid) for pid in open(children).read().split()]
+
+
+def established(pid, port):
+    """How many connections to ``port`` process ``pid`` holds, from the kernel's own
+    tables: its open sockets, and /proc/net/tcp's established ones (state 01)."""
+    with open("/proc/net/tcp") as f:
+        inodes = {row[9] for row in (line.split() for line in list(f)[1:])
+                  if int(row[1].split(":")[1], 16) == port and row[3] == "01"}
+    links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    return sum(link[len("socket:["):-1] in inodes for link in links if link.startswith("socket:"))
+
+
+def cpus_of(pid):
+    """The CPUs each thread of ``pid`` may run on, as sorted lists."""
+    return [sorted(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")]
+
+
+def test_kept_alive_connections_are_shared_evenly_between_workers(built):
+    # Left to gunicorn, whichever worker wakes first takes the connection: 16 opened in
+    # turn were split 3 and 13, 6 and 10, 3 and 13 in three tries
+    port = free_port()
+    proc = start(built, port, "--workers", "2")
+    clients = []
+    try:
+        for _ in range(16):
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            client.request("GET", "/v2/health/live")
+            assert client.getresponse().read() == b'{"live": true}'
+            clients.append(client)
+        assert sorted(established(pid, port) for pid in workers_of(proc)) == [8, 8]
+    finally:
+        for client in clients:
+            client.close()
+        assert stop(proc)[0] == 0
+
+
+def test_each_worker_keeps_to_one_cpu_and_its_replacement_to_the_same(built):
+    cpus = sorted(os.sched_getaffinity(0))
+    want = sorted([[cpus[0]], [cpus[1 % len(cpus)]]]) if len(cpus) > 1 else [cpus, cpus]
+    port = free_port()
+    proc = start(built, port, "--workers", "2")
+    try:
+        pinned = {pid: cpus_of(pid) for pid in workers_of(proc)}
+        # every thread of a worker (gunicorn's pool among them) keeps to the worker's CPU
+        assert all(len({tuple(t) for t in threads}) == 1 for threads in pinned.values())
+        assert sorted(threads[0] for threads in pinned.values()) == want
+        killed, kept = list(pinned)
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and sorted(workers_of(proc)) in ([kept], [killed, kept]):
+            time.sleep(0.05)
+        (new,) = set(workers_of(proc)) - {kept}
+        assert cpus_of(new)[0] == pinned[killed][0]
+    finally:
+        assert stop(proc)[0] == 0
+
+
+def test_no_pin_leaves_the_workers_to_the_scheduler(built):
+    port = free_port()
+    proc = start(built, port, "--workers", "2", "--no-pin")
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+        assert all(cpus_of(pid) == [cpus] * len(cpus_of(pid)) for pid in workers_of(proc))
+    finally:
+        assert stop(proc)[0] == 0
+
+
 def test_a_bad_model_file_stops_start_up_with_one_line(tmp_path):
     bad = tmp_path / "model.npz"
     bad.write_text("not a model")
