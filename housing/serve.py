@@ -23,7 +23,7 @@ from . import __version__, predict, protocols, store, worker
 from .cli import Parser, UserError, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL
 from .rows import Chunk
-from .web import STATUS, HTTPError, media_type, read_body
+from .web import STATUS, HTTPError, internal_error, media_type, read_body
 
 class App:
     """The WSGI application: routes to handlers over loaded models.
@@ -61,7 +61,7 @@ class App:
         except UserError as e:
             status, body = 400, {"error": str(e)}
         except Exception as e:  # noqa: BLE001 - a bug of ours: one line, not a traceback
-            status, body = 500, {"error": f"internal error ({type(e).__name__})"}
+            status, body = 500, {"error": internal_error(e)}
             print(f"housing serve: {method} {path}: {type(e).__name__}: {e}", file=sys.stderr)
         data = json.dumps(body).encode()
         start_response(STATUS[status], [("Content-Type", "application/json"),

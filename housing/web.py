@@ -2,6 +2,8 @@
 request body within a size and a time limit. No protocol and no model here."""
 import os
 
+from gunicorn.http.errors import ParseException
+
 from .cli import UserError
 
 # Settable from the environment, as a container is configured.
@@ -19,6 +21,11 @@ class HTTPError(UserError):
     def __init__(self, status, message, headers=()):
         super().__init__(message)
         self.status, self.headers = status, list(headers)
+
+
+def internal_error(e):
+    """What a client is told of a bug of ours: its kind, not its traceback."""
+    return f"internal error ({type(e).__name__})"
 
 
 def media_type(environ):
@@ -46,6 +53,8 @@ def read_body(environ, accepted):
     except (TimeoutError, OSError):
         raise HTTPError(408, f"the body did not arrive within {BODY_TIMEOUT:g} s "
                              f"(HOUSING_BODY_TIMEOUT)") from None
+    except ParseException as e:  # gunicorn's, from a broken chunked encoding
+        raise HTTPError(400, f"the body is not valid HTTP: {e}") from None
     if len(body) > MAX_BODY:
         raise HTTPError(413, f"a body over {MAX_BODY:,} bytes (HOUSING_MAX_BODY)")
     return body

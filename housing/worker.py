@@ -1,4 +1,6 @@
-"""gunicorn's threaded worker, with kept-alive connections shared evenly between processes.
+"""gunicorn's threaded worker as the server runs it: kept-alive connections shared evenly
+between processes, each process on a CPU of its own, and JSON for what gunicorn itself
+refuses.
 
 Every worker waits on the one listening socket and whichever wakes first takes the
 connection. Clients that connect at once and keep their connections open can so land
@@ -12,13 +14,21 @@ as nginx's ``worker_cpu_affinity auto`` does: left to the scheduler, the two wor
 `make bench-serve` would now and then share a core while the other ran the load
 generator, and every request of theirs waited out the other's time slice (p99 5.6 ms
 against 3.8 ms pinned, same run).
+
+A request gunicorn cannot parse (a bad request line, a header given twice, a line too
+long) never reaches the application; gunicorn answers it with an HTML page. Here the
+client gets gunicorn's status with ``{"error": ...}``, as from every other refusal.
 """
+import json
 import mmap
 import os
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from .web import internal_error
+
 FREE = -1  # a slot no running worker holds
+RECHECK = 0.01  # seconds: how soon a worker that holds back asks the ledger again
 
 
 class Ledger:
@@ -57,16 +67,18 @@ class Ledger:
         return held <= min(n for n in self.held if n != FREE)
 
     def options(self):
-        """gunicorn settings that run the balanced worker over this ledger."""
-        worker = type("BalancedWorker", (BalancedWorker,), {"ledger": self})
+        """gunicorn settings that run ``Worker`` over this ledger."""
+        worker = type("Worker", (Worker,), {"ledger": self})
         return {"worker_class": worker, "pre_fork": self.claim, "child_exit": self.release}
 
 
-class BalancedWorker(ThreadWorker):
+class Worker(ThreadWorker):
     """ThreadWorker that listens for new connections only while ``ledger.may_accept``.
 
     gunicorn's loop re-enables accepting on every pass while it is off, so a worker that
-    held back asks the ledger again after each event, or each second when there is none.
+    held back asks the ledger again after each event of its own, and at least every
+    RECHECK seconds: its siblings may fill up meanwhile, with no event to wake it, while
+    a new connection waits for someone to take it.
     """
 
     ledger = None
@@ -78,9 +90,14 @@ class BalancedWorker(ThreadWorker):
         super().set_accept_enabled(enabled and self.fair())
 
     def accept(self, listener):
-        super().accept(listener)
+        if self.fair():  # asked again: a sibling may have been forked since the last pass
+            super().accept(listener)
         if not self.fair():
             super().set_accept_enabled(False)
+
+    def wait_for_and_dispatch_events(self, timeout):
+        super().wait_for_and_dispatch_events(timeout if self._accepting
+                                             else min(timeout, RECHECK))
 
     def init_process(self):
         cpus = sorted(os.sched_getaffinity(0))
@@ -93,3 +110,31 @@ class BalancedWorker(ThreadWorker):
         # once per pass of the loop: connections closed since the last pass count here
         self.fair()
         super().notify()
+
+    def handle_error(self, req, client, addr, exc):
+        # gunicorn picks the status, logs and counts the request; the client gets JSON
+        page = _Page()
+        super().handle_error(req, page, addr, exc)
+        status = page.sent.split(b"\r\n", 1)[0].split(b" ", 1)[1]  # b"414 URI Too Long"
+        message = (f"malformed HTTP request: {exc}" if status < b"500"
+                   else internal_error(exc))
+        body = json.dumps({"error": message}).encode()
+        head = (b"HTTP/1.1 %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % (status, len(body)))
+        try:
+            client.sendall(head + body)
+        except OSError:
+            pass  # the client has gone: nothing to answer
+
+
+class _Page:
+    """Stands for the client's socket while gunicorn writes its HTML error page."""
+
+    def __init__(self):
+        self.sent = b""
+
+    def gettimeout(self):
+        return 0.0  # already non-blocking, as far as gunicorn's writer is concerned
+
+    def sendall(self, data):
+        self.sent += data

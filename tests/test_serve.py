@@ -273,6 +273,39 @@ def raw(server, head, body=b"", wait=5):
         return s.recv(4096).split(b"\r\n")[0].decode()
 
 
+HEAD = "POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+MALFORMED = {  # raw request -> (status, message): gunicorn refuses all but the last
+    "a header twice": (HEAD + "Content-Type: text/csv\r\nContent-Length: 2\r\n\r\n{}", 400,
+                       "malformed HTTP request: Invalid HTTP Header: 'CONTENT-TYPE'"),
+    "HTTP/9.9": ("GET /v2 HTTP/9.9\r\nHost: x\r\n\r\n", 400,
+                 "malformed HTTP request: Invalid HTTP Version: (9, 9)"),
+    "a bad method": ("G@T /v2 HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+                     "malformed HTTP request: Invalid HTTP method: 'G@T'"),
+    "a space in a header name": ("GET /v2 HTTP/1.1\r\nBad Header: x\r\n\r\n", 400,
+                                 "malformed HTTP request: Invalid HTTP header name: 'Bad Header'"),
+    "a request line too long": ("GET /" + "a" * 9000 + " HTTP/1.1\r\n\r\n", 414,
+                                "malformed HTTP request: Request Line is too large (8192 > 4094)"),
+    "101 headers": ("GET /v2 HTTP/1.1\r\n" + "X: y\r\n" * 101 + "\r\n", 431,
+                    "malformed HTTP request: limit request headers fields"),
+    "a broken chunk": (HEAD + "Transfer-Encoding: chunked\r\n\r\nzz\r\n", 400,
+                       "the body is not valid HTTP: Invalid chunk size: b'zz'"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_what_gunicorn_cannot_parse_gets_json_too(server, case):
+    request, status, message = MALFORMED[case]
+    host, port = server[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(request.encode())
+        response = http.client.HTTPResponse(s)
+        response.begin()
+        assert (response.status, response.getheader("Content-Type")) == (
+            status, "application/json")
+        assert json.loads(response.read()) == {"error": message}
+    assert call(server, "GET", "/v2/health/ready")[0] == 200
+
+
 def test_a_body_over_the_limit_is_refused_before_it_is_read(server):
     head = (f"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             f"Content-Length: {MAX_BODY + 1}\r\n\r\n").encode()
@@ -363,54 +396,62 @@ def cpus_of(pid):
     return [sorted(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")]
 
 
-def test_kept_alive_connections_are_shared_evenly_between_workers(built):
+def kept_alive(port, n):
+    """``n`` connections, each having had one answer and kept open."""
+    clients = []
+    for _ in range(n):
+        client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        client.request("GET", "/v2/health/live")
+        assert client.getresponse().read() == b'{"live": true}'
+        clients.append(client)
+    return clients
+
+
+@pytest.fixture
+def two_workers(built, request):
+    """A server of two workers, with 16 kept-alive connections: both workers are up."""
+    port = free_port()
+    proc = start(built, port, "--workers", "2", *getattr(request, "param", ()))
+    clients = kept_alive(port, 16)
+    yield proc, port, clients
+    for client in clients:
+        client.close()
+    assert stop(proc)[0] == 0
+
+
+def test_kept_alive_connections_are_shared_evenly_between_workers(two_workers):
     # Left to gunicorn, whichever worker wakes first takes the connection: 16 opened in
     # turn were split 3 and 13, 6 and 10, 3 and 13 in three tries
-    port = free_port()
-    proc = start(built, port, "--workers", "2")
-    clients = []
-    try:
-        for _ in range(16):
-            client = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            client.request("GET", "/v2/health/live")
-            assert client.getresponse().read() == b'{"live": true}'
-            clients.append(client)
-        assert sorted(established(pid, port) for pid in workers_of(proc)) == [8, 8]
-    finally:
-        for client in clients:
-            client.close()
-        assert stop(proc)[0] == 0
+    proc, port, _ = two_workers
+    assert sorted(established(pid, port) for pid in workers_of(proc)) == [8, 8]
 
 
-def test_each_worker_keeps_to_one_cpu_and_its_replacement_to_the_same(built):
+def test_each_worker_keeps_to_one_cpu_and_its_replacement_to_the_same(two_workers):
+    proc, port, clients = two_workers
     cpus = sorted(os.sched_getaffinity(0))
-    want = sorted([[cpus[0]], [cpus[1 % len(cpus)]]]) if len(cpus) > 1 else [cpus, cpus]
-    port = free_port()
-    proc = start(built, port, "--workers", "2")
-    try:
-        pinned = {pid: cpus_of(pid) for pid in workers_of(proc)}
-        # every thread of a worker (gunicorn's pool among them) keeps to the worker's CPU
-        assert all(len({tuple(t) for t in threads}) == 1 for threads in pinned.values())
-        assert sorted(threads[0] for threads in pinned.values()) == want
-        killed, kept = list(pinned)
-        os.kill(killed, signal.SIGKILL)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and sorted(workers_of(proc)) in ([kept], [killed, kept]):
-            time.sleep(0.05)
-        (new,) = set(workers_of(proc)) - {kept}
-        assert cpus_of(new)[0] == pinned[killed][0]
-    finally:
-        assert stop(proc)[0] == 0
+    pinned = {pid: cpus_of(pid) for pid in workers_of(proc)}
+    # every thread of a worker (gunicorn's pool among them) keeps to the worker's CPU
+    assert all(len({tuple(t) for t in threads}) == 1 for threads in pinned.values())
+    assert sorted(threads[0] for threads in pinned.values()) == (
+        sorted([[cpus[0]], [cpus[1 % len(cpus)]]]) if len(cpus) > 1 else [cpus, cpus])
+    killed, kept = pinned
+    os.kill(killed, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and set(workers_of(proc)) <= {killed, kept}:
+        time.sleep(0.05)
+    (new,) = set(workers_of(proc)) - {kept}
+    # the replacement gets the dead worker's slot: its CPU, and the new connections,
+    # as it holds none against the other's 8
+    clients += kept_alive(port, 8)
+    assert (established(new, port), established(kept, port)) == (8, 8)
+    assert cpus_of(new) == [pinned[killed][0]] * len(cpus_of(new))
 
 
-def test_no_pin_leaves_the_workers_to_the_scheduler(built):
-    port = free_port()
-    proc = start(built, port, "--workers", "2", "--no-pin")
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-        assert all(cpus_of(pid) == [cpus] * len(cpus_of(pid)) for pid in workers_of(proc))
-    finally:
-        assert stop(proc)[0] == 0
+@pytest.mark.parametrize("two_workers", [("--no-pin",)], indirect=True)
+def test_no_pin_leaves_the_workers_to_the_scheduler(two_workers):
+    proc, _, _ = two_workers
+    cpus = sorted(os.sched_getaffinity(0))
+    assert all(cpus_of(pid) == [cpus] * len(cpus_of(pid)) for pid in workers_of(proc))
 
 
 def test_a_bad_model_file_stops_start_up_with_one_line(tmp_path):
