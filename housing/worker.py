@@ -5,9 +5,9 @@ refuses.
 Every worker waits on the one listening socket and whichever wakes first takes the
 connection. Clients that connect at once and keep their connections open can so land
 mostly on one worker: `make bench-serve`'s 16 connections were seen split 15 to 1, the
-busy worker saturated, the other idle, and the rate fell by a third. Here each worker
-writes how many connections it holds into memory all the workers share, and listens for
-new ones only while it holds no more than any other.
+busy worker saturated, the other idle, and the rate fell by up to 40 %. Here each
+worker writes how many connections it holds into memory all the workers share, and
+listens for new ones only while it holds no more than any other.
 
 Each worker can also keep to one CPU of those the server may use, worker i to the i-th,
 as nginx's ``worker_cpu_affinity auto`` does: left to the scheduler, the two workers of
