@@ -202,12 +202,12 @@ lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
 # The client library people call the server with, pinned here and installed only by this
 # target into its own environment: tests/test_serve.py runs it there, and skips without it.
 CLIENTS_VENV := .venv-clients
-CLIENTS := tritonclient[http]==2.73.0
+CLIENTS := tritonclient[http]==2.73.0 kserve==0.21.0
 
-clients: ## install tritonclient into .venv-clients, for the serving tests
+clients: ## install tritonclient and KServe's client into .venv-clients, for the serving tests
 	@[ "$$(cat $(CLIENTS_VENV)/.tools 2>/dev/null)" = "$(CLIENTS)" ] || { \
 	  python3 -m venv $(CLIENTS_VENV) && \
-	  $(CLIENTS_VENV)/bin/pip install --disable-pip-version-check -q '$(CLIENTS)' && \
+	  $(CLIENTS_VENV)/bin/pip install --disable-pip-version-check -q $(foreach c,$(CLIENTS),'$(c)') && \
 	  echo "$(CLIENTS)" > $(CLIENTS_VENV)/.tools; }
 
 # Mutation testing: mutmut, pinned here and installed only by this target (with the

@@ -496,18 +496,59 @@ print(json.dumps({"y": result.as_numpy("MedHouseVal").tolist(), "meta": meta,
 """
 
 
-def clients_installed():
+KSERVE = """
+import asyncio
+import sys
+import numpy as np
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+async def main(base):
+    client = InferenceRESTClient(RESTConfig(protocol="v2", timeout=10))
+    assert await client.is_server_live(base) and await client.is_server_ready(base)
+    assert await client.is_model_ready(base, "quantized")
+    def request(X):
+        inp = InferInput(name="features", shape=list(X.shape), datatype="FP64")
+        inp.set_data_from_numpy(X, binary_data=False)
+        return InferRequest(model_name="quantized", infer_inputs=[inp], request_id="k1")
+    X = np.array(json.loads(sys.argv[2]))
+    result = await client.infer(base, request(X), model_name="quantized")
+    try:
+        await client.infer(base, request(X[:, :7]), model_name="quantized")
+    except Exception as e:  # httpx's HTTPStatusError: our message, then httpx's
+        refused = str(e)
+    print(json.dumps({"y": result.outputs[0].as_numpy().tolist(), "id": result.id,
+                      "name": result.outputs[0].name, "refused": refused}))
+    await client.close()
+asyncio.run(main("http://" + sys.argv[1]))
+"""
+
+
+def installed(module):
     if not CLIENTS.exists():
         return False
-    return subprocess.run([CLIENTS, "-c", "import tritonclient.http"],
-                          capture_output=True).returncode == 0
+    return subprocess.run([CLIENTS, "-c", f"import {module}"], capture_output=True).returncode == 0
 
 
-@pytest.mark.skipif(not clients_installed(), reason="tritonclient is not installed: make clients")
-def test_tritonclient_works_unchanged(server, built):
-    run = subprocess.run([CLIENTS, "-c", "import json\n" + TRITON, server[0],
+def run_client(script, server):
+    run = subprocess.run([CLIENTS, "-c", "import json\n" + script, server[0],
                           json.dumps(ROWS.tolist())], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
-    result = json.loads(run.stdout)
+    return json.loads(run.stdout)
+
+
+@pytest.mark.skipif(not installed("tritonclient.http"),
+                    reason="tritonclient is not installed: make clients")
+def test_tritonclient_works_unchanged(server, built):
+    result = run_client(TRITON, server)
     assert result["id"] == "t1" and result["meta"]["name"] == "quantized"
     assert result["y"] == cli(built, "quantized")
+
+
+@pytest.mark.skipif(not installed("kserve"), reason="kserve is not installed: make clients")
+def test_kserve_rest_client_works_unchanged(server, built):
+    result = run_client(KSERVE, server)
+    assert (result["id"], result["name"]) == ("k1", "MedHouseVal")
+    assert result["y"] == cli(built, "quantized")
+    assert result["refused"].startswith(
+        "input 'features': expected shape [n, 8] (the features in the model's order: "
+        "MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude), "
+        "got [3, 7], '400 Bad Request' for url ")
