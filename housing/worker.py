@@ -23,6 +23,7 @@ import json
 import mmap
 import os
 
+from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
 from .web import internal_error
@@ -122,7 +123,7 @@ class Worker(ThreadWorker):
         head = (b"HTTP/1.1 %s\r\nConnection: close\r\nContent-Type: application/json\r\n"
                 b"Content-Length: %d\r\n\r\n" % (status, len(body)))
         try:
-            client.sendall(head + body)
+            util.write_nonblock(client, head + body)  # as gunicorn writes its own page
         except OSError:
             pass  # the client has gone: nothing to answer
 
