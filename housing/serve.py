@@ -164,8 +164,8 @@ def _parser():
     p.add_argument("--workers", type=count, default=2, help="server processes")
     p.add_argument("--threads", type=count, default=6, help="threads per process")
     p.add_argument("--pin", action=argparse.BooleanOptionalAction, default=True,
-                   help="keep each worker to one CPU, worker i to the i-th this process "
-                        "may use")
+                   help="keep worker i to the i-th CPU this process may use, when there "
+                        "are no more CPUs than workers")
     p.add_argument("--model", action="append", metavar="NAME=PATH",
                    help="a model to serve; repeat for more (default: float and quantized "
                         "from artifacts/models/)")

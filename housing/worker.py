@@ -9,11 +9,13 @@ busy worker saturated, the other idle, and the rate fell by up to 40 %. Here eac
 worker writes how many connections it holds into memory all the workers share, and
 listens for new ones only while it holds no more than any other.
 
-Each worker can also keep to one CPU of those the server may use, worker i to the i-th,
-as nginx's ``worker_cpu_affinity auto`` does: left to the scheduler, the two workers of
-`make bench-serve` would now and then share a core while the other ran the load
-generator, and every request of theirs waited out the other's time slice (p99 5.6 ms
-against 3.8 ms pinned, same run).
+Where there are no more CPUs than workers, each worker also keeps to one CPU, worker i
+to the i-th, as nginx's ``worker_cpu_affinity auto`` does: left to the scheduler, the
+two workers of `make bench-serve` would now and then share a core while the other ran
+the load generator, and every request of theirs waited out the other's time slice (p99
+5.6 ms against 3.8 ms pinned, same run). With more CPUs than workers the scheduler has
+room to keep them apart, and pinning would put every copy of the server on one host
+onto the same first CPUs.
 
 A request gunicorn cannot parse (a bad request line, a header given twice, a line too
 long) never reaches the application; gunicorn answers it with an HTML page. Here the
@@ -43,7 +45,7 @@ class Ledger:
     """
 
     def __init__(self, workers, pin=False):
-        self.pin = pin and workers > 1  # one worker: nothing to spread
+        self.pin = pin
         self.held = memoryview(mmap.mmap(-1, 8 * workers)).cast("q")
         self.taken = [False] * workers  # the master's own record of the slots handed out
 
@@ -66,6 +68,13 @@ class Ledger:
             return True
         self.held[slot] = held
         return held <= min(n for n in self.held if n != FREE)
+
+    def cpus(self, slot, allowed):
+        """The CPUs worker ``slot`` keeps to, of ``allowed`` (sorted): one, in turn, when
+        pinning and the workers fill them all; else all of them."""
+        if not self.pin or slot is None or not 1 < len(allowed) <= len(self.taken):
+            return set(allowed)
+        return {allowed[slot % len(allowed)]}
 
     def options(self):
         """gunicorn settings that run ``Worker`` over this ledger."""
@@ -101,10 +110,8 @@ class Worker(ThreadWorker):
                                              else min(timeout, RECHECK))
 
     def init_process(self):
-        cpus = sorted(os.sched_getaffinity(0))
-        if self.ledger.pin and self.slot is not None and len(cpus) > 1:
-            # before gunicorn starts its threads, which inherit the calling thread's CPUs
-            os.sched_setaffinity(0, {cpus[self.slot % len(cpus)]})
+        # before gunicorn starts its threads, which inherit the calling thread's CPUs
+        os.sched_setaffinity(0, self.ledger.cpus(self.slot, sorted(os.sched_getaffinity(0))))
         super().init_process()
 
     def notify(self):

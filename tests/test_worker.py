@@ -67,12 +67,20 @@ def test_the_counts_are_shared_with_a_forked_worker():
     assert ledger.may_accept(0, 8) is False
 
 
-def test_options_run_the_balanced_worker_over_this_ledger():
+def test_options_run_the_worker_over_this_ledger():
     ledger = Ledger(2, pin=True)
     options = ledger.options()
     assert issubclass(options["worker_class"], ThreadWorker)
     assert options["worker_class"].ledger is ledger
     assert options["pre_fork"] == ledger.claim and options["child_exit"] == ledger.release
-    assert ledger.pin is True
-    assert Ledger(1, pin=True).pin is False  # one worker: nothing to spread
-    assert Ledger(2).pin is False
+
+
+def test_workers_keep_to_one_cpu_each_only_where_they_fill_the_cpus():
+    two, four = Ledger(2, pin=True), Ledger(4, pin=True)
+    assert [two.cpus(slot, [3, 5]) for slot in (0, 1)] == [{3}, {5}]
+    assert [four.cpus(slot, [3, 5]) for slot in range(4)] == [{3}, {5}, {3}, {5}]
+    assert two.cpus(0, [3, 5, 6]) == {3, 5, 6}  # more CPUs than workers
+    assert two.cpus(0, [3]) == {3}
+    assert two.cpus(None, [3, 5]) == {3, 5}  # no slot
+    assert Ledger(2).cpus(0, [3, 5]) == {3, 5}  # --no-pin
+    assert Ledger(1, pin=True).cpus(0, [3, 5]) == {3, 5}
