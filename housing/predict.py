@@ -17,7 +17,7 @@ from . import store, tables
 from .cli import Parser, UserError, command, display
 from .config import QUANTIZED_MODEL, TARGET
 from .model import predict
-from .writer import FORK_AFTER, ForkedLines, stdout_fd
+from .writer import FORK_AFTER, ForkedLines, fileno
 
 OUTPUTS = ("plain", "csv", "jsonl")
 
@@ -80,7 +80,7 @@ class Output:
             if None in values:
                 values = [v for v in values if v is not None]
             self.printed += len(values)
-            if self.forked is None and self.printed > FORK_AFTER and (fd := stdout_fd()):
+            if self.forked is None and self.printed > FORK_AFTER and (fd := fileno(self.stream)):
                 self.forked = ForkedLines(fd)  # a large input: print on another core
             if self.forked is not None:
                 self.forked.write(np.array(values, dtype=np.float64))
@@ -96,7 +96,6 @@ class Output:
             self.stream.write("".join(
                 json.dumps(({self.id_column: k} if self.id_column else {}) | {TARGET: v}) + "\n"
                 for k, v in zip(keys, values) if self.id_column or v is not None))
-
 
     def close(self):
         """Everything written: wait for a printing process, if there is one."""

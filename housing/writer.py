@@ -8,7 +8,6 @@ them, one ``repr`` per line, to the same standard output, in order.
 import os
 import signal
 import struct
-import sys
 
 import numpy as np
 
@@ -58,12 +57,12 @@ def _write_all(fd, data):
         view = view[os.write(fd, view):]
 
 
-def stdout_fd():
-    """The file descriptor behind sys.stdout, flushed; None when it has none (a test's
+def fileno(stream):
+    """The file descriptor behind ``stream``, flushed; None when it has none (a test's
     capture, say), and then predictions are printed in-process."""
     try:
-        fd = sys.stdout.fileno()
+        fd = stream.fileno()
     except (AttributeError, OSError, ValueError):
         return None
-    sys.stdout.flush()
+    stream.flush()
     return fd

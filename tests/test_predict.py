@@ -1,4 +1,5 @@
 import csv
+import json
 import math
 import subprocess
 import sys
@@ -6,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from housing import csvrows
+from housing import csvrows, jsonrows
 from housing import predict as p
 from housing import store
 from housing.config import FEATURES, ROOT
@@ -312,3 +313,59 @@ def test_a_reader_that_stops_early_ends_predict_quietly(tmp_path, built):
     proc.stdout.read(100)  # like `| head`: a little, then the pipe closes
     proc.stdout.close()
     assert proc.wait(timeout=60) == 0 and proc.stderr.read() == b""
+
+
+def printed(tmp_path, fork_after, chunks, monkeypatch):
+    """What Output prints of ``chunks`` (lists of values, None for a skipped row) to a real
+    file, forking past ``fork_after`` rows; and whether it forked after each chunk."""
+    monkeypatch.setattr(p, "FORK_AFTER", fork_after)
+    path = tmp_path / f"out-{fork_after}.txt"
+    forked = []
+    with open(path, "w") as f:
+        out = p.Output(f, "plain", None)
+        for values in chunks:
+            out.rows([None] * len(values), values)
+            forked.append(out.forked is not None)
+        out.close()
+    return path.read_text(), forked
+
+
+def test_output_forks_only_past_fork_after_rows_and_prints_the_same_lines(tmp_path,
+                                                                            monkeypatch):
+    chunks = [[0.1, 2.0, -3.5, 1e300, 5.0], [None, 0.7, 1 / 3], [2.5, None]]
+    lines = "".join(f"{v!r}\n" for c in chunks for v in c if v is not None)
+    # 5 rows printed is not past 5; 7 are, and the rest go to the child too
+    assert printed(tmp_path, 5, chunks, monkeypatch) == (lines, [False, True, True])
+    assert printed(tmp_path, 4, chunks, monkeypatch) == (lines, [True, True, True])
+    assert printed(tmp_path, 100, chunks, monkeypatch) == (lines, [False, False, False])
+
+
+CSV_9_REFUSED_10_BAD = (HEADER + "\n" + "".join(
+    f"{','.join(map(str, ROWS[i % 3]))}\n" for i in range(7))
+    + "8.3252,41,6.98,1.02,1e308,2.55,37.88,-122.23\n"  # line 9: outside the range
+    + "8.3252,x,6.98,1.02,322,2.55,37.88,-122.23\n").encode()  # line 10: not a number
+
+
+def test_a_refused_row_and_a_bad_row_are_reported_in_line_order(capsys, monkeypatch, built):
+    # by line number, not by message: "line 10" sorts before "line 9" as text
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], CSV_9_REFUSED_10_BAD,
+                               "--strict")
+    assert rc == 2 and len(out.splitlines()) == 7
+    assert err.startswith("housing predict: error: <stdin>, line 9, column 'Population': "
+                          "expected a value within the training range")
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], CSV_9_REFUSED_10_BAD,
+                               "--strict", "--skip-invalid")
+    assert rc == 1 and len(out.splitlines()) == 7
+    assert [line.split(", column")[0] for line in err.splitlines()[:2]] == [
+        "housing predict: skipped <stdin>, line 9", "housing predict: skipped <stdin>, line 10"]
+    assert err.splitlines()[-1] == "housing predict: 2 rows skipped"
+
+
+def test_rows_skipped_in_every_chunk_are_all_counted(capsys, monkeypatch, built):
+    monkeypatch.setattr(jsonrows, "CHUNK_RECORDS", 2)  # records 1-2, 3-4, 5
+    records = [dict(zip(FEATURES, ROWS[i % 3].tolist())) for i in range(5)]
+    records[0]["HouseAge"] = records[3]["HouseAge"] = "x"
+    data = json.dumps(records).encode()
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], data, "--skip-invalid")
+    assert rc == 1 and len(out.splitlines()) == 3
+    assert err.splitlines()[-1] == "housing predict: 2 rows skipped"
