@@ -14,7 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from . import tables
+from . import protocols, tables
 from .cli import Parser, UserError, command
 from .config import FEATURES
 from .rows import all_rows
@@ -49,10 +49,8 @@ def main(argv=None) -> int:
         y = post(f"{url}/invocations", body, "text/csv")["predictions"]
     else:
         X = all_rows(tables.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")[1])
-        request = {"inputs": [{"name": "features", "shape": list(X.shape), "datatype": "FP64",
-                               "data": X.ravel().tolist()}]}
-        answer = post(f"{url}/v2/models/{args.model}/infer", json.dumps(request).encode(),
-                      "application/json")
+        answer = post(f"{url}/v2/models/{args.model}/infer",
+                      json.dumps(protocols.oip_request(X)).encode(), "application/json")
         y = answer["outputs"][0]["data"]
     sys.stdout.write("".join(f"{v!r}\n" for v in y))
     return 0

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import protocols, store
 from .bench import BASELINE
 from .repo import plain_env
 from .cli import Parser, UserError, command, count
@@ -39,11 +39,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def infer_body(X):
-    return json.dumps({"inputs": [{"name": "features", "shape": list(X.shape),
-                                   "datatype": "FP64", "data": X.ravel().tolist()}]})
 
 
 def rss_mb(pid):
@@ -204,8 +199,9 @@ def main(argv=None) -> int:
                         "apt-get install wrk)")
     py = os.path.abspath(args.compare_python)
     _, split = store.load_split(SPLIT)
-    bodies = (infer_body(split["X_test"][:1]),
-              infer_body(np.resize(split["X_test"], (10000, split["X_test"].shape[1]))))
+    X = split["X_test"]
+    bodies = tuple(json.dumps(protocols.oip_request(rows))
+                   for rows in (X[:1], np.resize(X, (10000, X.shape[1]))))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         joblib_model = tmp / "model.joblib"

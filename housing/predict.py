@@ -116,6 +116,7 @@ class RangeCount:
 
     def __init__(self, model):
         self.model, self.rows, self.first = model, 0, None
+
     def add(self, chunk, keep):
         X = chunk.X if len(keep) == len(chunk.X) else chunk.X[keep]
         if not len(X) or ((X.min(axis=0) >= self.model.low).all()

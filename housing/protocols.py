@@ -18,8 +18,10 @@ import numpy as np
 
 from . import csvrows, jsonrows
 from .cli import UserError
+from .config import TARGET
 from .rows import Columns, match_columns, merge
 
+INPUT = "features"  # the one [n, n_features] input tensor; OUTPUT is the target's name
 DATATYPES = {"FP64": float, "FP32": float, "INT64": int, "INT32": int}
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 BODY = "request body"
@@ -134,9 +136,15 @@ def _flatten(data, where):
     return data
 
 
+def oip_request(X):
+    """An infer request for X of shape (n, n_features): one FP64 tensor, row-major."""
+    return {"inputs": [{"name": INPUT, "shape": list(X.shape), "datatype": "FP64",
+                        "data": X.ravel().tolist()}]}
+
+
 def oip_response(name, request, y):
     """The infer response: one FP64 output of shape [n], and the request's id."""
-    out = {"model_name": name, "outputs": [{"name": "MedHouseVal", "datatype": "FP64",
+    out = {"model_name": name, "outputs": [{"name": TARGET, "datatype": "FP64",
                                             "shape": [len(y)], "data": y.tolist()}]}
     if isinstance(request, dict) and "id" in request:
         out["id"] = request["id"]

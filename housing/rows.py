@@ -1,8 +1,8 @@
 """Rows in: the columns of a table matched to a model's features, and values checked.
 
 What ``csvrows`` and ``jsonrows`` share, and through them ``predict`` and ``serve``, so
-a mistake gets the same message on the command line and over HTTP. Columns are matched by name; columns
-that are not features are never parsed. Input is read in blocks of at most ``MAX_LINE``
+a mistake gets the same message on the command line and over HTTP. Columns are matched
+by name; columns that are not features are never parsed. Input is read in blocks of at most ``MAX_LINE``
 bytes, so memory stays flat whatever arrives, and a line longer than that is refused.
 """
 import csv

@@ -21,7 +21,7 @@ from gunicorn.app.base import BaseApplication
 
 from . import __version__, predict, protocols, store, worker
 from .cli import Parser, UserError, command, count
-from .config import FLOAT_MODEL, QUANTIZED_MODEL
+from .config import FLOAT_MODEL, QUANTIZED_MODEL, TARGET
 from .rows import Chunk
 from .web import STATUS, HTTPError, internal_error, media_type, read_body
 
@@ -108,8 +108,8 @@ class App:
         if model.kind == "quantized":
             params.update(method=model.meta["method"], bits=model.meta["bits"])
         return 200, {"name": name, "versions": ["1"], "platform": "housing-numpy",
-                     "inputs": [{"name": "features", "datatype": "FP64", "shape": [-1, n]}],
-                     "outputs": [{"name": "MedHouseVal", "datatype": "FP64", "shape": [-1]}],
+                     "inputs": [{"name": protocols.INPUT, "datatype": "FP64", "shape": [-1, n]}],
+                     "outputs": [{"name": TARGET, "datatype": "FP64", "shape": [-1]}],
                      "parameters": params}, 0
 
     def model_ready(self, match, environ):
