@@ -14,18 +14,13 @@ import pytest
 
 from housing import store
 from housing.config import FEATURES, ROOT
+from housing.loadtest import free_port
 
 ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
                  [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
                  [2.0804, 42.0, 4.29, 1.12, 1206.0, 2.03, 37.84, -122.26]])
 MAX_BODY = 1 << 20
 CLIENTS = ROOT / ".venv-clients" / "bin" / "python"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(built, port, *extra, env=None):
