@@ -108,7 +108,8 @@ bench: $(FLOAT) $(QUANT) ## print figures: predict against pandas, cold start, m
 	  python3 -m venv $(BENCH_VENV) && \
 	  $(BENCH_VENV)/bin/pip install --disable-pip-version-check -q $(BENCH_TOOLS) && \
 	  echo "$(BENCH_TOOLS)" > $(BENCH_VENV)/.tools; }
-	$(PY) -m housing bench --model $(QUANT) --compare-python $(BENCH_VENV)/bin/python
+	PYTHONPATH=$(CURDIR) $(PY) tests/bench/bench.py --model $(QUANT) \
+	  --compare-python $(BENCH_VENV)/bin/python
 
 # The servers bench-serve compares ours with, in their own environment (never in
 # requirements.txt); wrk, the load generator, comes from the distribution.
@@ -123,7 +124,7 @@ bench-serve: $(FLOAT) $(QUANT) ## print figures: our server against MLServer and
 	  python3 -m venv $(SERVE_BENCH_VENV) && \
 	  $(SERVE_BENCH_VENV)/bin/pip install --disable-pip-version-check -q $(SERVE_BENCH_TOOLS) && \
 	  echo "$(SERVE_BENCH_TOOLS)" > $(SERVE_BENCH_VENV)/.tools; }
-	$(PY) -m housing loadtest --compare-python $(SERVE_BENCH_VENV)/bin/python
+	PYTHONPATH=$(CURDIR) $(PY) tests/bench/loadtest.py --compare-python $(SERVE_BENCH_VENV)/bin/python
 
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 

@@ -15,9 +15,7 @@ STAGES = {
     "info": "a model card: parameters, training ranges, lineage and test metrics",
     "serve": "serve the models over HTTP (Open Inference Protocol, MLflow scoring)",
     "client": "send rows to a running server and print its predictions",
-    "demo": "the image's default command: both models on the bundled sample rows",
-    "bench": "throughput, peak memory and cold start of predict",
-    "loadtest": "the server against MLServer and Flask under load (make bench-serve)",
+    "demo": "both models on the bundled sample rows, beside the truth",
 }
 
 

@@ -43,10 +43,12 @@ def command(prog):
                 print(f"{prog}: error: {e}", file=sys.stderr)
                 return 2
             except BrokenPipeError:
-                # `predict | head` closed the pipe: not an error of ours.  Point stdout
-                # at /dev/null so the interpreter's final flush does not complain.
+                # the reader of stdout left: say so, and point stdout at /dev/null so the
+                # interpreter's final flush does not fail again with a traceback
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-                return 0
+                print(f"{prog}: error: <stdout>: closed before everything was written",
+                      file=sys.stderr)
+                return 2
             except KeyboardInterrupt:
                 print(f"{prog}: interrupted", file=sys.stderr)
                 return 130

@@ -14,10 +14,9 @@ import sys
 import urllib.error
 import urllib.request
 
-from . import protocols, tables
+from . import protocols, rows
 from .cli import Parser, UserError, command
 from .config import FEATURES
-from .rows import all_rows
 
 
 def post(url, body, content_type):
@@ -48,7 +47,7 @@ def main(argv=None) -> int:
     if args.protocol == "mlflow":
         y = post(f"{url}/invocations", body, "text/csv")["predictions"]
     else:
-        X = all_rows(tables.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")[1])
+        X = rows.all_rows(rows.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")[1])
         answer = post(f"{url}/v2/models/{args.model}/infer",
                       json.dumps(protocols.oip_request(X)).encode(), "application/json")
         y = answer["outputs"][0]["data"]

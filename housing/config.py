@@ -28,7 +28,9 @@ TARGET = "MedHouseVal"  # median house value, in units of $100,000
 N_ROWS = 20640
 
 # Version of the .npz layouts written by housing.store; readers refuse any other.
-FORMAT_VERSION = 2  # 2: models record the training ranges
+FORMAT_VERSION = 3  # 2: models record the training ranges; 3: quantized ones their grid
+# The quantization methods, in the order tables list them (housing.quantize has each).
+METHODS = ("minmax", "bias-corrected", "standardized", "error-compensating")
 
 SWEEP_BITS = (2, 3, 4, 5, 6, 8, 12, 16)
 MIN_BITS, MAX_BITS = 2, 16  # 1 bit leaves a symmetric grid only zero

@@ -12,8 +12,7 @@ from . import store
 from .cli import Parser, UserError, command, display
 from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
 from .model import predict
-from .csvrows import read_csv
-from .rows import all_rows
+from .rows import all_rows, read_csv
 from .render import load_metrics
 
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9

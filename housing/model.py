@@ -44,6 +44,48 @@ class Model:
         return tuple(self.meta["features"])
 
 
+def checked_predict(model, chunk, strict=False):
+    """Predictions for a ``rows.Chunk``: (y of the rows that stay, shape (k,); their
+    positions in chunk.X; the rows refused, as (number, message, id)). A prediction that
+    is not finite refuses its row, as does (when ``strict``) a feature outside the
+    training range."""
+    y = predict(model, chunk.X)  # overflow gives inf, reported per row below
+    refused = ~np.isfinite(y)
+    if strict:
+        refused |= outside(model, chunk.X).any(axis=1)
+    if not refused.any():
+        return y, np.arange(len(y)), []
+    bad = []
+    for i in np.flatnonzero(refused):
+        no, key = chunk.nos[i], chunk.ids[i] if chunk.ids is not None else None
+        if np.isfinite(y[i]):
+            bad.append((no, out_of_range(model, chunk.X[i], chunk.where(no)), key))
+        else:
+            bad.append((no, f"{chunk.where(no)}: the prediction overflows to {float(y[i])!r}; "
+                            f"expected features small enough for a finite prediction", key))
+    keep = np.flatnonzero(~refused)
+    return y[keep], keep, bad
+
+
+def outside(model, X):
+    """Which values of X, shape (n, n_features), lie outside the training range."""
+    return (X < model.low) | (X > model.high)
+
+
+def first_outside(model, x):
+    """(feature index, value, low, high) of the first feature of row ``x`` outside the
+    training range."""
+    j = int(np.flatnonzero(outside(model, x[None])[0])[0])
+    return j, x[j], model.low[j], model.high[j]
+
+
+def out_of_range(model, x, where):
+    """The message for a row ``x`` with a feature outside the training range."""
+    j, value, low, high = first_outside(model, x)
+    return (f"{where}, column '{model.features[j]}': expected a value within the training "
+            f"range, {low:g} to {high:g}, got {value:g}")
+
+
 SMALL = 16  # rows; fewer are summed in Python floats, which beat numpy's per-call cost
 
 

@@ -9,103 +9,74 @@ Predictions are in units of $100,000, printed as Python's shortest exact repr, a
 out as rows are read: every row before a bad one is answered before the error.
 """
 import json
+import os
 import sys
 
 import numpy as np
 
-from . import store, tables
+from . import rows, store
 from .cli import Parser, UserError, command, display
 from .config import QUANTIZED_MODEL, TARGET
-from .model import predict
-from .writer import FORK_AFTER, ForkedLines, fileno
+from .model import checked_predict, first_outside, outside
 
 OUTPUTS = ("plain", "csv", "jsonl")
 
 
-def checked_predict(model, chunk, strict=False):
-    """Predictions for a ``rows.Chunk``: (y of the rows that stay, shape (k,); their
-    positions in chunk.X; the rows refused, as (number, message, id)). A prediction that
-    is not finite refuses its row, as does (when ``strict``) a feature outside the
-    training range."""
-    y = predict(model, chunk.X)  # overflow gives inf, reported per row below
-    refused = ~np.isfinite(y)
-    if strict:
-        refused |= outside(model, chunk.X).any(axis=1)
-    if not refused.any():
-        return y, np.arange(len(y)), []
-    bad = []
-    for i in np.flatnonzero(refused):
-        no, key = chunk.nos[i], chunk.ids[i] if chunk.ids is not None else None
-        if np.isfinite(y[i]):
-            bad.append((no, out_of_range(model, chunk.X[i], chunk.where(no)), key))
-        else:
-            bad.append((no, f"{chunk.where(no)}: the prediction overflows to {float(y[i])!r}; "
-                            f"expected features small enough for a finite prediction", key))
-    keep = np.flatnonzero(~refused)
-    return y[keep], keep, bad
-
-
-def outside(model, X):
-    """Which values of X, shape (n, n_features), lie outside the training range."""
-    return (X < model.low) | (X > model.high)
-
-
-def first_outside(model, x):
-    """(feature index, value, low, high) of the first feature of row ``x`` outside the
-    training range."""
-    j = int(np.flatnonzero(outside(model, x[None])[0])[0])
-    return j, x[j], model.low[j], model.high[j]
-
-
-def out_of_range(model, x, where):
-    """The message for a row ``x`` with a feature outside the training range."""
-    j, value, low, high = first_outside(model, x)
-    return (f"{where}, column '{model.features[j]}': expected a value within the training "
-            f"range, {low:g} to {high:g}, got {value:g}")
-
-
 class Output:
-    """Predictions to a text stream: bare, or CSV or JSON Lines with the ``--id`` column."""
+    """Predictions to a text stream, one line per input row, a skipped row's empty: bare,
+    or CSV or JSON Lines with the ``--id`` column. A failed write (a closed pipe, a full
+    disk, a file-size limit) is a UserError, never output lost with exit status 0."""
 
     def __init__(self, stream, form, id_column):
+        if stream is None:
+            raise UserError("standard output is closed; expected somewhere to write the "
+                            "predictions")
         self.stream, self.form, self.id_column = stream, form, id_column
-        self.printed, self.forked = 0, None
         if form == "csv":
-            stream.write(",".join(([id_column] if id_column else []) + [TARGET]) + "\n")
+            self.write(",".join(([id_column] if id_column else []) + [TARGET]) + "\n")
 
-    def rows(self, ids, values):
-        """Write one row per value (None: a row that was skipped, written with an empty
-        prediction when rows carry an id, else not at all)."""
-        if self.form == "plain":
-            if None in values:
-                values = [v for v in values if v is not None]
-            self.printed += len(values)
-            if self.forked is None and self.printed > FORK_AFTER and (fd := fileno(self.stream)):
-                self.forked = ForkedLines(fd)  # a large input: print on another core
-            if self.forked is not None:
-                self.forked.write(np.array(values, dtype=np.float64))
-            elif values:  # repr: the shortest text that reads back as the same float
-                self.stream.write("\n".join(map(repr, values)) + "\n")
+    def rows(self, ids, values, gaps=True):
+        """Write one row per value (None: a row that was skipped; without ``gaps``, none
+        was)."""
+        keys = ids if self.id_column else [None] * len(values)
+        if self.form == "plain":  # repr: the shortest text that reads back as the same float
+            text = "\n".join(map(repr, values) if not gaps else
+                             ["" if v is None else repr(v) for v in values])
         elif self.form == "csv":
-            keys = [_csv_field(k) for k in ids] if self.id_column else [None] * len(values)
-            self.stream.write("".join(
-                (f"{k}," if self.id_column else "") + ("" if v is None else repr(v)) + "\n"
-                for k, v in zip(keys, values) if self.id_column or v is not None))
+            text = "\n".join((f"{_csv_field(k)}," if self.id_column else "")
+                             + ("" if v is None else repr(v)) for k, v in zip(keys, values))
         else:
-            keys = ids if self.id_column else [None] * len(values)
-            self.stream.write("".join(
-                json.dumps(({self.id_column: k} if self.id_column else {}) | {TARGET: v}) + "\n"
-                for k, v in zip(keys, values) if self.id_column or v is not None))
+            text = "\n".join(json.dumps(({self.id_column: k} if self.id_column else {})
+                                        | {TARGET: v}) for k, v in zip(keys, values))
+        if values:
+            self.write(text + "\n")
+
+    def write(self, text):
+        try:
+            self.stream.write(text)
+        except OSError as e:
+            self.failed(e)
 
     def close(self):
-        """Everything written: wait for a printing process, if there is one."""
-        if self.forked is not None:
-            self.forked.close()
-        self.stream.flush()
+        try:
+            self.stream.flush()
+        except OSError as e:
+            self.failed(e)
+
+    def failed(self, e):
+        # what is still buffered can never be written: drop it, so that the interpreter's
+        # last flush at exit does not fail a second time
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            pass  # a stream with no file behind it (a test's capture) has nothing to drop
+        raise UserError(f"<stdout>: cannot write the predictions ({e.strerror}); the output "
+                        f"is incomplete") from None
 
 
 def _csv_field(value):
     text = value if isinstance(value, str) else "" if value is None else json.dumps(value)
+    text = text.encode("utf-8", "backslashreplace").decode()  # a lone surrogate, say
     if any(c in text for c in ',"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text
@@ -143,7 +114,7 @@ def write(out, chunk, y, keep, bad, upto=None):
     """Write the rows of ``chunk`` that were predicted (``y`` for rows ``keep`` of it) and
     those skipped (``bad``), in input order; only those numbered below ``upto`` if given."""
     if not bad and upto is None and len(keep) == len(chunk.nos):  # every row, in order
-        out.rows(chunk.ids or [None] * len(keep), y.tolist())
+        out.rows(chunk.ids or [None] * len(keep), y.tolist(), gaps=False)
         return
     nos = [chunk.nos[i] for i in keep]
     ids = [chunk.ids[i] for i in keep] if chunk.ids is not None else [None] * len(nos)
@@ -163,14 +134,15 @@ def _parser():
     p = Parser(prog="housing predict", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
     p.add_argument("--input", default="-", help="a file of rows; - for stdin (default)")
-    p.add_argument("--format", choices=tables.FORMATS, default="auto",
+    p.add_argument("--format", choices=rows.FORMATS, default="auto",
                    help="auto (default): JSON if it starts with [ or {, else CSV")
     p.add_argument("--id", metavar="COLUMN", help="copy this input column before each prediction")
     p.add_argument("--output", choices=OUTPUTS,
                    help="plain: one bare prediction per line (default); csv (default with "
                         "--id) or jsonl: with a header or keys, and the --id column")
     p.add_argument("--skip-invalid", action="store_true",
-                   help="name bad rows on stderr and go on; exit status 1 if any")
+                   help="name bad rows on stderr and go on, leaving each an empty "
+                        "prediction; exit status 1 if any")
     p.add_argument("--strict", action="store_true",
                    help="refuse rows with a feature outside the training range")
     return p
@@ -189,7 +161,7 @@ def open_input(path):
 def run(model, stream, source, args, out, ranges):
     """Predict every chunk of ``stream`` to ``out``; returns the number of rows skipped."""
     skipped = 0
-    columns, chunks = tables.read(stream, model.features, source, args.format, args.id)
+    columns, chunks = rows.read(stream, model.features, source, args.format, args.id)
     if columns.ignored:
         note(f"ignoring columns that are not features: {', '.join(columns.ignored)}")
     for chunk in chunks:

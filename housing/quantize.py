@@ -37,6 +37,7 @@ from . import model as m
 from . import store
 from .cli import Parser, UserError, command
 from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
+from .config import METHODS as NAMES
 
 SCALES = np.linspace(0.5, 1.0, 101)  # shared-scale candidates, as fractions of max |w * f|
 
@@ -147,6 +148,7 @@ METHODS = {
     "standardized": Method(standardized, symmetric=True),
     "error-compensating": Method(error_compensating, symmetric=True),
 }
+assert tuple(METHODS) == NAMES, "config.METHODS names these, in this order"
 AUTO = "auto"  # every method, keeping the best on the training objective
 
 

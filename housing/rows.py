@@ -1,21 +1,44 @@
-"""Rows in: the columns of a table matched to a model's features, and values checked.
+"""Rows in: CSV, JSON documents, JSON Lines and protocol tensors, one reading layer.
 
-What ``csvrows`` and ``jsonrows`` share, and through them ``predict`` and ``serve``, so
-a mistake gets the same message on the command line and over HTTP. Columns are matched
-by name; columns that are not features are never parsed. Input is read in blocks of at most ``MAX_LINE``
-bytes, so memory stays flat whatever arrives, and a line longer than that is refused.
+Whatever arrives (a file on the command line, an HTTP body, a protocol's tensor), its
+values pass ``number`` and its mistakes get these messages, so the CLI and the server say
+the same thing. Columns are matched by name; columns that are not features are never
+parsed.
+
+- CSV: a header naming the columns, then one row per line. CRLF, a byte-order mark, quotes,
+  spaces around values and blank lines are fine. Plain blocks go through numpy's parser,
+  anything else line by line, which names the line and column of a mistake.
+- JSON documents: an array of records (``df.to_json(orient="records")``) or pandas' split
+  orientation, parsed whole by the standard library's ``json``, up to MAX_DOCUMENT bytes.
+- JSON Lines: one record per line, for any length.
+
+CSV and JSON Lines are read a block at a time and no line may pass MAX_LINE bytes, so
+memory stays flat whatever arrives.
 """
 import csv
 import difflib
 import itertools
+import json
 import math
+import operator
+import re
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .cli import UserError
 
-MAX_LINE = 1 << 20  # bytes in one line of CSV or JSON Lines, or in one JSON record
+MAX_LINE = 1 << 20  # bytes in one line of CSV or JSON Lines
+MAX_DOCUMENT = 16 << 20  # bytes of a JSON document; JSON Lines have no limit
+CHUNK = 16384  # JSON records per Chunk
+FORMATS = ("auto", "csv", "json", "jsonl")
+# a number is ASCII decimal text as float() reads it: no underscores, no other digits
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+# the largest value each protocol datatype holds; FP64's is float64's own
+LIMITS = {"FP64": 1.7976931348623157e308, "FP32": 3.4028234663852886e38,
+          "INT64": 2 ** 63, "INT32": 2 ** 31}
 
 
 @dataclass
@@ -97,72 +120,344 @@ def _near(feature, names):
 
 
 def shown(text):
-    """How a value reads in a message: quoted, and cut short."""
+    """How a value reads in a message: quoted (escapes for anything unprintable), cut short."""
     return repr(text if len(text) <= 40 else text[:37] + "...")
 
 
-def number(value, where):
-    """A float from a CSV field or a JSON value: a number or a numeric string, finite.
-    Anything else is a UserError saying what arrived."""
-    if isinstance(value, bool) or value is None:
-        got = {None: "null", True: "true", False: "false"}[value]
-        raise UserError(f"{where}: expected a number, got {got}")
-    if isinstance(value, (dict, list)):
-        got = "an object" if isinstance(value, dict) else "an array"
-        raise UserError(f"{where}: expected a number, got {got}")
-    if isinstance(value, str):
+def type_name(value):
+    return {dict: "an object", list: "an array", str: "a string", type(None): "null",
+            bool: "true or false"}.get(type(value), "a number")
+
+
+def number(value, where, datatype=None):
+    """A float from a CSV field, a JSON value or a tensor element, within the range of
+    ``datatype`` (a protocol's; INT types take integers only). Anything else is a
+    UserError saying what arrived: the one check every value passes."""
+    dtype = datatype or "FP64"
+    integer = dtype.startswith("INT")
+    want = ("an integer" if integer else "a number") + (f" ({datatype})" if datatype else "")
+    if type(value) is str and not integer:
         text = value.strip()
         if not text:
             raise UserError(f"{where}: expected a number, got an empty value")
-        try:
-            x = float(text)
-        except ValueError:
-            raise UserError(f"{where}: expected a number, got {shown(text)}") from None
-        if not math.isfinite(x) and text.lstrip("+-").lower() in ("inf", "infinity", "nan"):
-            raise UserError(f"{where}: expected a finite number, got {shown(text)}")
-    else:
+        if not DECIMAL.fullmatch(text):
+            if NOT_FINITE.fullmatch(text):
+                want = want.replace("a number", "a finite number")
+            raise UserError(f"{where}: expected {want}, got {shown(text)}")
+        x, text = float(text), shown(text)
+    elif type(value) is int or (type(value) is float and not integer):
+        text = repr(value) if type(value) is float else shown(str(value))
+        if value != value:
+            raise UserError(f"{where}: expected {want.replace('a number', 'a finite number')}, "
+                            f"got NaN")
         try:
             x = float(value)
-        except OverflowError:  # a JSON integer beyond float64
+        except OverflowError:  # an integer beyond float64
             x = math.inf
-        if math.isnan(x) or (math.isinf(x) and isinstance(value, float)):
-            got = "NaN" if math.isnan(x) else "Infinity" if x > 0 else "-Infinity"
-            raise UserError(f"{where}: expected a finite number, got {got}")
-        text = str(value)
-    if not math.isfinite(x):
-        raise UserError(f"{where}: {shown(text)} overflows to infinity")
+        if integer and not -LIMITS[dtype] <= value < LIMITS[dtype]:
+            x = math.inf
+    else:
+        got = (shown(value) if type(value) is str else repr(value) if type(value) is float
+               else type_name(value))
+        raise UserError(f"{where}: expected {want}, got {got}")
+    if not abs(x) <= LIMITS[dtype]:
+        if dtype == "FP64":
+            raise UserError(f"{where}: {text} overflows to infinity")
+        low = -LIMITS[dtype]
+        high = LIMITS[dtype] - 1 if integer else LIMITS[dtype]
+        raise UserError(f"{where}: {text} is outside {dtype}'s range, {low:g} to {high:g}")
     return x
 
 
-def as_array(rows, n):
-    """Rows of numbers as float64 of shape (len(rows), n), or None when any value is not
-    a finite int or float (bools and strings included): the caller then reads them one
-    by one, to name the problem."""
-    kinds = set(map(type, itertools.chain.from_iterable(rows)))
-    if not kinds <= {int, float}:
+def numbers(values, where_of, datatype):
+    """float64 array of a list of values, each checked by ``number``; ``where_of(k)``
+    names the k-th in a message. Plain lists of ints and floats take numpy's path."""
+    allowed = {int} if datatype.startswith("INT") else {int, float}
+    if set(map(type, values)) <= allowed:
+        try:
+            X = np.array(values, dtype=np.float64)
+        except OverflowError:
+            X = None
+        if X is not None and (np.abs(X) <= LIMITS[datatype]).all() and (
+                allowed != {int} or not len(values)
+                or -LIMITS[datatype] <= min(values) and max(values) < LIMITS[datatype]):
+            return X
+    return np.array([number(v, where_of(k), datatype) for k, v in enumerate(values)],
+                    dtype=np.float64)
+
+
+# --- JSON -----------------------------------------------------------------------------
+
+def _constant(name):
+    raise UserError(f"expected a finite number, got {name}")
+
+
+def _int(text):
+    """A JSON integer; past 400 digits, beyond any float64 (and so refused as overflowing)
+    and towards CPython's limit on integer text, only its first 400."""
+    return int(text[:401])
+
+
+def parse_json(data, where):
+    """A JSON value of ``data`` (bytes or str) by the standard library's ``json``; NaN and
+    the infinities, which JSON lacks, are refused, as is nesting past Python's limit."""
+    try:
+        if not isinstance(data, str):
+            data = bytes(data).decode("utf-8-sig")
+        return json.loads(data, parse_constant=_constant, parse_int=_int)
+    except UnicodeDecodeError as e:
+        raise UserError(f"{where}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at "
+                        f"position {e.start + 1}") from None
+    except json.JSONDecodeError as e:
+        at = f"line {e.lineno}, column {e.colno}" if e.lineno > 1 else f"column {e.colno}"
+        raise UserError(f"{where}: not valid JSON ({e.msg.removesuffix(' at')} at {at})") from None
+    except UserError as e:
+        raise UserError(f"{where}: {e}") from None
+    except RecursionError:
+        raise UserError(f"{where}: not valid JSON (nested too deeply)") from None
+
+
+def records(items, nos, columns, keys, where):
+    """A Chunk of JSON ``items`` numbered ``nos``: records, whose ``keys`` are feature
+    names, or rows of pandas' split data, whose ``keys`` are positions. ``where(no)``
+    names an item in messages."""
+    by_name = isinstance(keys[0], str)
+    kind, what = (dict, "an object of feature values") if by_name else (list, "a row of values")
+    width = len(columns.names)
+    id_key = None
+    if columns.id_index is not None:
+        id_key = columns.names[columns.id_index] if by_name else columns.id_index
+    X = None
+    if by_name or all(type(item) is list and len(item) == width for item in items):
+        get = operator.itemgetter(*keys) if len(keys) > 1 else lambda item: (item[keys[0]],)
+        try:
+            values = list(map(get, items))
+            if set(map(type, itertools.chain.from_iterable(values))) <= {int, float}:
+                X = np.array(values, dtype=np.float64).reshape(len(items), len(keys))
+        except (KeyError, IndexError, TypeError, OverflowError):
+            pass
+    if X is not None and np.isfinite(X).all():
+        ids = None if id_key is None else [_get(item, id_key) for item in items]
+        return Chunk(X, list(nos), where, ids)
+
+    def read_row(item, no):
+        if isinstance(item, NotJson):
+            raise UserError(item)
+        if not isinstance(item, kind):
+            raise UserError(f"{where(no)}: expected {what}, got {type_name(item)}")
+        if not by_name and len(item) != width:
+            raise UserError(f"{where(no)}: expected {width} values, got {len(item)}")
+        missing = [k for k in keys if by_name and k not in item]
+        if missing:
+            raise UserError(f"{where(no)}: missing {', '.join(missing)}")
+        values = [number(item[k], f"{where(no)}, column '{columns.names[i]}'")
+                  for k, i in zip(keys, columns.index)]
+        return values, None if id_key is None else _get(item, id_key)
+    return exact(items, columns, nos, where, read_row, lambda item: _get(item, id_key))
+
+
+def _get(item, key):
+    """The id of a record (None when it has none) or of a row of split data."""
+    return item.get(key) if isinstance(item, dict) else item[key]
+
+
+def read_json(stream, features, source, id_column=None):
+    """(Columns, iterator of Chunks) of a JSON document: an array of records (the first
+    record's keys are the columns) or pandas' split orientation."""
+    data = bytearray()
+    while len(data) <= MAX_DOCUMENT and (more := stream.read(MAX_DOCUMENT + 1 - len(data))):
+        data += more
+    if len(data) > MAX_DOCUMENT:
+        raise UserError(f"{source}: a JSON document over {MAX_DOCUMENT:,} bytes; for more "
+                        f"rows, write JSON Lines (df.to_json(orient='records', lines=True))")
+    doc = parse_json(data, source)
+    if isinstance(doc, list):
+        if not doc:
+            raise UserError(f"{source}: no records; expected at least one")
+        if not isinstance(doc[0], dict):
+            raise UserError(f"{source}, record 1: expected an object of feature values, "
+                            f"got {type_name(doc[0])}")
+        columns = match_columns(list(doc[0]), features, f"{source}, record 1", id_column)
+        return columns, _batches(doc, columns, list(features), lambda no: f"{source}, record {no}")
+    if isinstance(doc, dict) and "data" in doc:
+        names = doc.get("columns")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise UserError(f"{source}: 'columns' should be a list of names, got "
+                            f"{type_name(names) if 'columns' in doc else 'none'}")
+        columns = match_columns(names, features, f"{source}, 'columns'", id_column)
+        rows = doc["data"]
+        if not isinstance(rows, list) or not rows:
+            raise UserError(f"{source}: 'data' should be a list of rows, got "
+                            f"{type_name(rows) if rows != [] else 'an empty list'}")
+        return columns, _batches(rows, columns, list(columns.index),
+                                 lambda no: f"{source}, row {no} of 'data'")
+    raise UserError(f"{source}: expected JSON records ('[{{...}}, ...]') or pandas' split "
+                    f"orientation ('{{\"columns\": ..., \"data\": ...}}'), got "
+                    f"{type_name(doc)}")
+
+
+def _batches(items, columns, keys, where):
+    for at in range(0, len(items), CHUNK):
+        yield records(items[at:at + CHUNK], range(at + 1, at + 1 + len(items[at:at + CHUNK])),
+                      columns, keys, where)
+
+
+class NotJson(str):
+    """A line of JSON Lines that does not parse: why, for its row's error."""
+
+
+def read_jsonl(stream, features, source, id_column=None):
+    """(Columns, iterator of Chunks) of JSON Lines of records: the first record's keys
+    are the columns."""
+    blocks = line_blocks(stream, source)
+    for first, block in blocks:
+        for no, line in enumerate(block, first):
+            if line.strip():
+                where = f"{source}, line {no}"
+                record = parse_json(line, where)
+                if not isinstance(record, dict):
+                    raise UserError(f"{where}: expected an object of feature values, got "
+                                    f"{type_name(record)}")
+                columns = match_columns(list(record), features, where, id_column)
+                rest = itertools.chain([(first, block)], blocks)
+                return columns, _jsonl_chunks(rest, columns, features, source)
+    raise UserError(f"{source}: empty input; expected JSON Lines of records "
+                    f"({', '.join(features)})")
+
+
+def _jsonl_chunks(blocks, columns, features, source):
+    def where(no):
+        return f"{source}, line {no}"
+    for first, block in blocks:
+        nos, items = _parse_lines(block, first, where)
+        if nos:
+            yield records(items, nos, columns, features, where)
+
+
+def _parse_lines(lines, first, where):
+    """(line numbers, records) of a block of lines numbered from ``first``, blank ones
+    left out; a line that does not parse gives a NotJson. One json.loads for the lot,
+    each line in a bracket of its own so that no value can span two lines; line by line
+    when that fails, or when a line is blank or holds more than one value."""
+    try:
+        parsed = parse_json("[[" + "],[".join(lines) + "]]", "")
+        if set(map(len, parsed)) == {1}:
+            return range(first, first + len(lines)), [p[0] for p in parsed]
+    except UserError:
+        pass
+    nos, items = [], []
+    for no, line in enumerate(lines, first):
+        if line.strip():
+            try:
+                items.append(parse_json(line, where(no)))
+            except UserError as e:
+                items.append(NotJson(e))
+            nos.append(no)
+    return nos, items
+
+
+# --- CSV ------------------------------------------------------------------------------
+
+OTHER_DELIMITERS = (";", "\t", "|")
+
+
+def _split(line):
+    return line.split(",") if '"' not in line else next(csv.reader([line]))
+
+
+def csv_columns(line, features, source, id_column=None, no=1):
+    """Columns of a CSV header ``line`` (line ``no``)."""
+    where = f"{source}, line {no}"
+    names = [name.strip() for name in _split(line)]
+    if len(names) == 1:
+        for d in OTHER_DELIMITERS:
+            if d in line:
+                raise UserError(f"{where}: expected comma-separated values, but the header "
+                                f"is separated by {d!r}")
+    if all(DECIMAL.fullmatch(name) for name in names):
+        raise UserError(f"{where}: expected a header naming the columns "
+                        f"({', '.join(features)}), got a row of numbers")
+    return match_columns(names, features, where, id_column)
+
+
+def csv_chunk(lines, first, columns, source):
+    """Lines numbered from ``first`` as a Chunk: numpy's C parser when the whole block
+    is plainly numbers, else one line at a time (which names what is wrong). Blank lines
+    are skipped."""
+    width = len(columns.names)
+
+    def where(no):
+        return f"{source}, line {no}"
+    # quotes, NULs, stray carriage returns and blank lines are read differently by numpy
+    if all(lines) and not any(c in line for line in lines for c in '"\0\r'):
+        X = _loadtxt(lines, columns, width)
+        if X is not None:
+            k = columns.id_index
+            ids = None if k is None else [line.split(",")[k].strip() for line in lines]
+            return Chunk(X, list(range(first, first + len(lines))), where, ids)
+
+    def read_row(line, no):
+        if "\0" in line:
+            raise UserError(f"{source}, line {no}: expected text, found a NUL byte")
+        fields = _split(line)
+        if len(fields) != width:
+            raise UserError(f"{source}, line {no}: expected {width} comma-separated values, "
+                            f"got {len(fields)}")
+        values = [number(fields[i], f"{source}, line {no}, column '{columns.names[i]}'")
+                  for i in columns.index]
+        return values, None if columns.id_index is None else fields[columns.id_index].strip()
+
+    numbered = [(line, no) for no, line in enumerate(lines, first) if line.strip()]
+    return exact([line for line, _ in numbered], columns, [no for _, no in numbered], where,
+                 read_row, lambda line: _split(line)[columns.id_index].strip())
+
+
+def _loadtxt(lines, columns, width):
+    """numpy's parser on plain lines, or None where it refuses or a value is not finite."""
+    extra = width != len(columns.index)
+    # with usecols numpy does not check the other columns' count: count commas here
+    if extra and any(line.count(",") != width - 1 for line in lines):
         return None
     try:
-        X = np.array(rows, dtype=np.float64).reshape(len(rows), n)
-    except (ValueError, TypeError, OverflowError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            X = np.loadtxt(lines, delimiter=",", dtype=np.float64, ndmin=2, comments=None,
+                           usecols=columns.index if extra else None)
+    except (ValueError, UserWarning):
         return None
+    if X.shape != (len(lines), len(columns.index) if extra else width):
+        return None
+    if not extra:
+        X = X[:, columns.index]
     return X if np.isfinite(X).all() else None
 
 
-def merge(chunks):
-    """One Chunk of the Chunks a reader yields, for a table small enough to hold whole."""
-    chunks = list(chunks)
-    ids = None if chunks[0].ids is None else [i for c in chunks for i in c.ids]
-    return Chunk(np.vstack([c.X for c in chunks]), [n for c in chunks for n in c.nos],
-                 chunks[0].where, ids, [b for c in chunks for b in c.bad])
+def read_csv(stream, features, source, id_column=None):
+    """(Columns, iterator of Chunks) of a binary CSV stream: a header naming the columns,
+    then rows. ``source`` names the stream in errors."""
+    blocks = line_blocks(stream, source)
+    for no, lines in blocks:
+        for i, line in enumerate(lines):
+            if line.strip():
+                columns = csv_columns(line, features, source, id_column, no + i)
+                rest = itertools.chain([(no + i + 1, lines[i + 1:])], blocks)
+                return columns, _csv_chunks(rest, columns, source)
+    raise UserError(f"{source}: empty input; expected a header naming the columns "
+                    f"({', '.join(features)}) and rows of numbers")
 
 
-def all_rows(chunks):
-    """X of every row of ``chunks``; the first bad row's message as a UserError."""
-    merged = merge(chunks)
-    if merged.bad:
-        raise UserError(merged.bad[0][1])
-    return merged.X
+def _csv_chunks(blocks, columns, source):
+    rows = 0
+    for no, lines in blocks:
+        if lines:
+            chunk = csv_chunk(lines, no, columns, source)
+            rows += len(chunk.nos) + len(chunk.bad)
+            yield chunk
+    if rows == 0:
+        raise UserError(f"{source}: a header but no rows; expected at least one row of numbers")
 
+
+# --- what the readers share -------------------------------------------------------------
 
 def exact(rows, columns, at, where, read_row, id_of):
     """Read ``rows`` one at a time with ``read_row(row, no) -> (values, id)``, which raises
@@ -186,6 +481,22 @@ def exact(rows, columns, at, where, read_row, id_of):
     return Chunk(X, nos, where, ids if columns.id_index is not None else None, bad)
 
 
+def merge(chunks):
+    """One Chunk of the Chunks a reader yields, for a table small enough to hold whole."""
+    chunks = list(chunks)
+    ids = None if chunks[0].ids is None else [i for c in chunks for i in c.ids]
+    return Chunk(np.vstack([c.X for c in chunks]), [n for c in chunks for n in c.nos],
+                 chunks[0].where, ids, [b for c in chunks for b in c.bad])
+
+
+def all_rows(chunks):
+    """X of every row of ``chunks``; the first bad row's message as a UserError."""
+    merged = merge(chunks)
+    if merged.bad:
+        raise UserError(merged.bad[0][1])
+    return merged.X
+
+
 def line_blocks(stream, source, first=1):
     """(number of the first line, its lines) of a binary stream, a block at a time, UTF-8
     decoded, line ends removed. No line may exceed MAX_LINE bytes, so no block does."""
@@ -205,12 +516,14 @@ def line_blocks(stream, source, first=1):
             continue
         block, rest = data[:cut], data[cut:]
         try:
-            text = decode(block, source, no)
-        except UserError:  # the lines before the bad one first, then the error
-            text = decode(block[:block.rfind(b"\n", 0, _bad_byte(block)) + 1], source, no)
-            if text:
-                yield no, text.split("\n")[:-1]
-            raise
+            text = block.decode("utf-8")
+        except UnicodeDecodeError as e:  # the lines before the bad one first, then the error
+            start = block.rfind(b"\n", 0, e.start) + 1
+            if start:
+                yield no, block[:start].decode("utf-8").split("\n")[:-1]
+            line = no + block.count(b"\n", 0, e.start)
+            raise UserError(f"{source}, line {line}: expected UTF-8 text, got byte "
+                            f"0x{block[e.start]:02x} at position {e.start - start + 1}") from None
         lines = text.split("\n")
         if block.endswith(b"\n"):
             lines.pop()
@@ -222,21 +535,56 @@ def line_blocks(stream, source, first=1):
         no += len(lines)
 
 
-def _bad_byte(block):
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError as e:
-        return e.start
-    return len(block)
+READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl}
 
 
-def decode(block, source, no):
-    """UTF-8 text of ``block``, whose first line is line ``no``; UserError naming the line
-    and byte that is not UTF-8."""
+def read(stream, features, source, fmt="auto", id_column=None):
+    """(Columns, iterator of Chunks) of a binary ``stream`` in format ``fmt``. ``auto``
+    decides by the first byte that is not whitespace (or a byte-order mark): '[' is a JSON
+    array of records; '{' is JSON Lines when the first line alone is a record, pandas'
+    split orientation otherwise; anything else is CSV."""
+    if fmt == "auto":
+        stream, fmt = sniff(stream)
+    return READERS[fmt](stream, features, source, id_column)
+
+
+def sniff(stream):
+    """(a stream that reads from the start again, the format) of a binary stream."""
+    head = b""
+    while len(head) <= MAX_LINE:
+        data = stream.read(1 << 16)
+        head += data
+        body = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+        if not body and data:
+            continue
+        if body[:1] == b"[":
+            return Replay(head, stream), "json"
+        if body[:1] != b"{":
+            return Replay(head, stream), "csv"
+        line_end = body.find(b"\n")
+        if line_end >= 0 or not data:
+            first = body[:line_end] if line_end >= 0 else body
+            return Replay(head, stream), "jsonl" if _is_record(first) else "json"
+    return Replay(head, stream), "jsonl"  # a first line too long: its reader says so
+
+
+def _is_record(line):
+    """Whether ``line`` alone is a JSON object that is not pandas' split orientation."""
     try:
-        return block.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line_start = block.rfind(b"\n", 0, e.start) + 1
-        line = no + block.count(b"\n", 0, e.start)
-        raise UserError(f"{source}, line {line}: expected UTF-8 text, got byte "
-                        f"0x{block[e.start]:02x} at position {e.start - line_start + 1}") from None
+        value = parse_json(line, "")
+    except UserError:
+        return False
+    return isinstance(value, dict) and not {"columns", "data"} <= value.keys()
+
+
+class Replay:
+    """A binary stream that gives ``head`` again before the rest of ``stream``."""
+
+    def __init__(self, head, stream):
+        self.head, self.stream = head, stream
+
+    def read(self, n=-1):
+        if self.head:
+            out, self.head = (self.head, b"") if n < 0 else (self.head[:n], self.head[n:])
+            return out
+        return self.stream.read(n)

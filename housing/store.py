@@ -15,9 +15,8 @@ import zlib
 import numpy as np
 
 from . import model as m
-from . import quantize  # its METHODS say which names exist and how each is laid out
 from .cli import UserError, atomic_write, display
-from .config import FORMAT_VERSION
+from .config import FORMAT_VERSION, MAX_BITS, METHODS, MIN_BITS
 
 FORMAT = "housing"
 SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
@@ -28,6 +27,7 @@ RANGES = ("min", "max", "q001", "q999")
 # What reading a damaged archive raises: zipfile's and zlib's own errors, and the
 # NotImplementedError of a header that names a compression or version it never used.
 DAMAGED = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+MAX_MEMBER = 64 << 20  # bytes of one member: far past any split or model this writes
 
 
 def save_npz(path, meta, arrays):
@@ -75,16 +75,37 @@ def load_npz(path, what, names):
         arrays = {}
         for name in wanted:
             try:
+                _check_size(npz.zip, name, where)
                 arrays[name] = npz[name]
+            except UserError:
+                raise
             except ValueError as e:
-                if "allow_pickle" in str(e):
-                    raise UserError(f"{where}: member '{name}' holds pickled Python objects, "
-                                    f"which could run code; refusing to load it") from None
                 raise UserError(f"{where}: member '{name}' is corrupt ({e})") from None
             except DAMAGED as e:
                 raise UserError(f"{where}: truncated or corrupt ({e}); expected {what}") from None
     meta = _meta(arrays.pop("meta"), where, what)
     return meta, arrays
+
+
+def _check_size(zf, name, where):
+    """Refuse a member larger than MAX_MEMBER, or than the shape its header declares,
+    before it is read: a small file must not expand into a large allocation."""
+    info = zf.getinfo(f"{name}.npy")
+    if info.file_size > MAX_MEMBER:
+        raise UserError(f"{where}: member '{name}' holds {info.file_size:,} bytes; expected "
+                        f"at most {MAX_MEMBER:,}")
+    with zf.open(info) as f:
+        major, _ = np.lib.format.read_magic(f)
+        header = (np.lib.format.read_array_header_1_0 if major == 1
+                  else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = header(f)
+        if dtype.hasobject:
+            raise UserError(f"{where}: member '{name}' holds pickled Python objects, which "
+                            f"could run code; refusing to load it")
+        declared = f.tell() + math.prod(shape) * dtype.itemsize
+    if info.file_size > declared:
+        raise UserError(f"{where}: member '{name}' holds {info.file_size:,} bytes, more than "
+                        f"its shape {shape} of {dtype} declares ({declared:,})")
 
 
 def _meta(raw, where, what):
@@ -99,8 +120,8 @@ def _meta(raw, where, what):
         raise UserError(f"{where}: not a housing file (meta has no format '{FORMAT}'); "
                         f"expected {what}")
     version = meta.get("version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
+    if type(version) is not int or version != FORMAT_VERSION:
+        newer = type(version) is int and version > FORMAT_VERSION
         hint = ("a newer housing wrote it: upgrade housing, or rebuild it with `make all`"
                 if newer else "rebuild it with `make all`")
         raise UserError(f"{where}: format version {version!r}, but this housing reads "
@@ -132,6 +153,10 @@ def _check_ranges(where, meta, n):
                        for v in ranges.values() for x in v)):
         raise UserError(f"{where}: 'ranges' should hold {', '.join(RANGES)}, each {n} finite "
                         f"numbers; rebuild it with `make all`")
+    for j, (low, high) in enumerate(zip(ranges["min"], ranges["max"])):
+        if low > high:
+            raise UserError(f"{where}: 'ranges' of feature {j + 1}: min {low!r} is above max "
+                            f"{high!r}; rebuild it with `make all`")
 
 
 # --- models -------------------------------------------------------------------------
@@ -145,7 +170,7 @@ def save_float(path, coef, intercept, meta):
 def save_quantized(path, q, meta):
     """A quantized model: ``params`` is the uint8 payload of ``model.encode``."""
     meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="quantized",
-                bits=q.bits, method=q.method)
+                bits=q.bits, method=q.method, symmetric=q.symmetric)
     save_npz(path, meta, {"params": np.frombuffer(m.encode(q), np.uint8)})
 
 
@@ -166,17 +191,16 @@ def load_model(path, kind=None):
         _check_array(where, "params", params, "<f8", (n + 1,))
         coef, intercept = params[:n].copy(), float(params[n])
     else:
-        bits, method = meta.get("bits"), meta.get("method")
-        if method not in quantize.METHODS:
+        bits, method, symmetric = (meta.get(k) for k in ("bits", "method", "symmetric"))
+        if method not in METHODS:
             raise UserError(f"{where}: unknown quantization method {method!r}; "
-                            f"expected one of {', '.join(quantize.METHODS)}")
-        if not isinstance(bits, int):
-            raise UserError(f"{where}: 'bits' should be an integer, got {bits!r}")
-        symmetric = quantize.METHODS[method].symmetric
-        try:
-            size = m.payload_bytes(symmetric, bits, n)
-        except ValueError as e:
-            raise UserError(f"{where}: {e}") from None
+                            f"expected one of {', '.join(METHODS)}")
+        if type(bits) is not int or not MIN_BITS <= bits <= MAX_BITS:
+            raise UserError(f"{where}: 'bits' should be an integer from {MIN_BITS} to "
+                            f"{MAX_BITS}, got {bits!r}")
+        if type(symmetric) is not bool:
+            raise UserError(f"{where}: 'symmetric' should be true or false, got {symmetric!r}")
+        size = m.payload_bytes(symmetric, bits, n)
         _check_array(where, "params", params, np.uint8, (size,))
         coef, intercept = m.dequantize(m.decode(params.tobytes(), method, symmetric, bits, n))
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):

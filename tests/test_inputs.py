@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from housing import predict as p
-from housing import rows, store, tables
+from housing import rows, store
 from housing.config import FEATURES
 
 from helpers import ROWS, formula, run_predict
@@ -75,7 +75,7 @@ def test_the_format_is_told_by_the_first_byte():
     for text, fmt in [(b"  [", "json"), (b'\n{"a": 1}\n{"a": 2}', "jsonl"),
                       (b'{"columns": [], "data": []}', "json"), (b'{\n "columns"', "json"),
                       (b"MedInc,HouseAge", "csv"), (b"", "csv")]:
-        stream, found = tables.sniff(io.BytesIO(text))
+        stream, found = rows.sniff(io.BytesIO(text))
         assert found == fmt and stream.read() == text
 
 
@@ -83,7 +83,16 @@ JSON_BAD = {
     "null": ([dict(RECORDS[0]), dict(RECORDS[1], AveRooms=None)],
              "<stdin>, record 2, column 'AveRooms': expected a number, got null"),
     "NaN": ('[{"MedInc": NaN' + json.dumps(RECORDS[0])[len('{"MedInc": 8.3252'):] + "]",
-            "<stdin>, record 1, column 'MedInc': expected a finite number, got NaN"),
+            "<stdin>: expected a finite number, got NaN"),
+    "-Infinity in JSON Lines": (json.dumps(RECORDS[0]) + '\n{"MedInc": -Infinity}\n',
+                                "<stdin>, line 2: expected a finite number, got -Infinity"),
+    "nested too deeply": ("[" * 100000 + "]" * 100000,
+                          "<stdin>: not valid JSON (nested too deeply)"),
+    "underscores": ([dict(RECORDS[0], Population="1_000")],
+                    "<stdin>, record 1, column 'Population': expected a number, got '1_000'"),
+    "non-ASCII digits": ([dict(RECORDS[0], HouseAge="\u0664\u0661")],
+                         "<stdin>, record 1, column 'HouseAge': expected a number, got "
+                         "'\u0664\u0661'"),
     "true": ([dict(RECORDS[0], Latitude=True)],
              "<stdin>, record 1, column 'Latitude': expected a number, got true"),
     "text": ([RECORDS[0], RECORDS[1], dict(RECORDS[2], HouseAge="old")],
@@ -101,8 +110,10 @@ JSON_BAD = {
                      "<stdin>, record 1: missing column MedInc ('medinc' looks like MedInc); "
                      "expected MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, "
                      "Latitude, Longitude"),
-    "broken": (json.dumps(RECORDS)[:-30], "<stdin>, record 3: not valid JSON (Expecting "
-                                          "value)"),
+    "broken": (json.dumps(RECORDS)[:-30], "<stdin>: not valid JSON (Expecting value "
+                                          "at column 437)"),
+    "unterminated string": ('[{"MedInc": "8.3', "<stdin>: not valid JSON (Unterminated string "
+                                                "starting at column 13)"),
     "empty array": ([], "<stdin>: no records; expected at least one"),
 }
 
@@ -120,7 +131,7 @@ def test_a_json_document_that_is_not_records(capsys, monkeypatch, built):
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], b"3", "--format", "json")
     assert rc == 2 and err == ("housing predict: error: <stdin>: expected JSON records "
                                "('[{...}, ...]') or pandas' split orientation "
-                               "('{\"columns\": ..., \"data\": ...}'), got '3'\n")
+                               "('{\"columns\": ..., \"data\": ...}'), got a number\n")
 
 
 def test_json_lines_name_the_line(capsys, monkeypatch, built):
@@ -188,7 +199,9 @@ def test_skip_invalid_names_each_bad_row_and_exits_1(capsys, monkeypatch, built)
         "housing predict: skipped <stdin>, line 4, column 'AveRooms': expected a number, "
         "got 'n/a'", "housing predict: 1 row skipped"]
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(), "--skip-invalid")
-    assert rc == 1 and len(out.splitlines()) == 2  # without --id, nothing for the bad row
+    assert rc == 1 and out.splitlines()[2] == ""  # without --id, an empty line keeps the place
+    np.testing.assert_allclose(values(out.replace("\n\n", "\n")), formula(built["float"], ROWS[:2]),
+                               rtol=1e-12)
 
 
 def test_an_overflowing_prediction_is_an_error_never_inf(capsys, monkeypatch, built):
@@ -216,14 +229,15 @@ class Endless:
 
 def test_a_line_over_the_limit_is_refused_without_reading_on(capsys, monkeypatch, built):
     head = (",".join(FEATURES) + "\n").encode()
-    stream = tables.Replay(head, Endless())
+    stream = rows.Replay(head, Endless())
     with pytest.raises(p.UserError) as e:
-        columns, chunks = tables.read(stream, FEATURES, "<stdin>", "csv")
+        columns, chunks = rows.read(stream, FEATURES, "<stdin>", "csv")
         list(chunks)
     assert str(e.value) == "<stdin>, line 2: longer than 1,048,576 bytes; expected one row per line"
     with pytest.raises(p.UserError) as e:
-        tables.read(tables.Replay(b'[{"MedInc": "', Endless()), FEATURES, "<stdin>", "json")
-    assert str(e.value) == "<stdin>, record 1: longer than 1,048,576 bytes"
+        rows.read(rows.Replay(b'[{"MedInc": "', Endless()), FEATURES, "<stdin>", "json")
+    assert str(e.value) == ("<stdin>: a JSON document over 16,777,216 bytes; for more rows, "
+                            "write JSON Lines (df.to_json(orient='records', lines=True))")
 
 
 def test_rows_outside_the_training_range_are_counted_and_strict_refuses_them(
@@ -263,19 +277,18 @@ def rows_text(X):
             + "\n").encode()
 
 
-def test_json_lines_output_without_id_and_skipped_rows_leave_no_trace(capsys, monkeypatch,
-                                                                      built):
+def test_without_id_a_skipped_row_keeps_its_place_in_every_output(capsys, monkeypatch, built):
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(),
                                "--output", "jsonl", "--skip-invalid")
     assert rc == 1
     answers = [json.loads(line) for line in out.splitlines()]
-    assert [list(a) for a in answers] == [["MedHouseVal"], ["MedHouseVal"]]
-    np.testing.assert_allclose([a["MedHouseVal"] for a in answers],
+    assert answers[2] == {"MedHouseVal": None} and len(answers) == 3
+    np.testing.assert_allclose([a["MedHouseVal"] for a in answers[:2]],
                                formula(built["float"], ROWS[:2]), rtol=1e-12)
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad_third_row(),
                                "--output", "csv", "--skip-invalid")
-    assert rc == 1 and out.splitlines()[0] == "MedHouseVal" and len(out.splitlines()) == 3
-    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:]],
+    assert rc == 1 and out.splitlines()[0] == "MedHouseVal" and out.splitlines()[3] == ""
+    np.testing.assert_allclose([float(v) for v in out.splitlines()[1:3]],
                                formula(built["float"], ROWS[:2]), rtol=1e-12)
 
 
@@ -350,8 +363,8 @@ def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
 
 def test_all_rows_holds_a_small_table_whole_or_names_its_first_bad_row():
     text = rows_text(ROWS).decode().replace("5.6431", "x").encode()
-    columns, chunks = tables.read(io.BytesIO(rows_text(ROWS)), FEATURES, "t.csv")
+    columns, chunks = rows.read(io.BytesIO(rows_text(ROWS)), FEATURES, "t.csv")
     np.testing.assert_array_equal(rows.all_rows(chunks), ROWS)
     with pytest.raises(p.UserError) as e:
-        rows.all_rows(tables.read(io.BytesIO(text), FEATURES, "t.csv")[1])
+        rows.all_rows(rows.read(io.BytesIO(text), FEATURES, "t.csv")[1])
     assert str(e.value) == "t.csv, line 3, column 'MedInc': expected a number, got 'x'"

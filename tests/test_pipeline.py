@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from housing import store
-from housing.repo import copy_repo, plain_env
+from bench.repo import copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 from housing.quantize import METHODS
 

@@ -1,13 +1,15 @@
 import csv
 import json
 import math
+import os
+import resource
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from housing import csvrows, jsonrows
+from housing import rows
 from housing import predict as p
 from housing import store
 from housing.config import FEATURES, ROOT
@@ -163,9 +165,9 @@ def test_fast_parser_agrees_with_exact_parser():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(500, 8)) * 10.0 ** rng.integers(-5, 6, size=(500, 8))
     lines = [",".join(f"{v:.{rng.integers(1, 18)}g}" for v in row) for row in X]
-    columns = csvrows.csv_columns(HEADER, FEATURES, "t")
-    fast = csvrows.csv_chunk(lines, 2, columns, "t")
-    exact = csvrows.csv_chunk(lines + [""], 2, columns, "t")  # a blank line: line by line
+    columns = rows.csv_columns(HEADER, FEATURES, "t")
+    fast = rows.csv_chunk(lines, 2, columns, "t")
+    exact = rows.csv_chunk(lines + [""], 2, columns, "t")  # a blank line: line by line
     assert fast.X.shape == (500, 8) and fast.nos == exact.nos == list(range(2, 502))
     np.testing.assert_array_equal(fast.X, exact.X)
     np.testing.assert_array_equal(fast.X, np.array([[float(v) for v in line.split(",")]
@@ -277,67 +279,61 @@ def big_csv(tmp_path, rows, bad_line=None):
     return path
 
 
-def test_a_large_input_prints_from_a_second_process_the_same_bytes(tmp_path, built):
-    from housing.writer import FORK_AFTER
-    n = FORK_AFTER + 70_000
-    path = big_csv(tmp_path, n)
+def predict_run(built, path, **popen):
+    """predict on the file ``path`` in a process of its own: (exit status, stdout, stderr)."""
+    popen = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
     run_ = subprocess.run([sys.executable, "-m", "housing", "predict", "--model",
-                           str(built["float"]), "--input", str(path)], capture_output=True,
-                          cwd=ROOT)
-    assert (run_.returncode, run_.stderr) == (0, b"")
-    X = np.tile(ROWS, (n // 3 + 1, 1))[:n]
-    assert run_.stdout.decode() == expected(built["float"], X)
+                           str(built["float"]), "--input", str(path)], cwd=ROOT, **popen)
+    return run_.returncode, (run_.stdout or b"").decode(), run_.stderr.decode()
 
 
-def test_a_bad_row_after_the_fork_comes_after_every_row_before_it(tmp_path, built):
-    from housing.writer import FORK_AFTER
-    n = FORK_AFTER + 3000
+def test_a_large_input_prints_the_same_bytes_as_the_formula(tmp_path, built):
+    n = 200_000  # many blocks of input
+    assert predict_run(built, big_csv(tmp_path, n)) == (
+        0, expected(built["float"], np.tile(ROWS, (n // 3 + 1, 1))[:n]), "")
+
+
+def test_a_bad_row_far_down_comes_after_every_row_before_it(tmp_path, built):
+    n = 150_000
     path = big_csv(tmp_path, n, bad_line=n - 10)
-    run_ = subprocess.run([sys.executable, "-m", "housing", "predict", "--model",
-                           str(built["float"]), "--input", str(path)], capture_output=True,
-                          cwd=ROOT)
-    assert run_.returncode == 2
-    assert run_.stderr.decode() == (f"housing predict: error: {path}, line {n - 10}, column "
-                                    f"'HouseAge': expected a number, got 'x'\n")
     good = n - 12  # data rows before file line n - 10
-    X = np.tile(ROWS, (n // 3 + 1, 1))[:good]
-    assert run_.stdout.decode() == expected(built["float"], X)
+    assert predict_run(built, path) == (
+        2, expected(built["float"], np.tile(ROWS, (n // 3 + 1, 1))[:good]),
+        f"housing predict: error: {path}, line {n - 10}, column 'HouseAge': expected a "
+        f"number, got 'x'\n")
 
 
-def test_a_reader_that_stops_early_ends_predict_quietly(tmp_path, built):
-    from housing.writer import FORK_AFTER
-    path = big_csv(tmp_path, FORK_AFTER * 3)
+INCOMPLETE = "housing predict: error: <stdout>: cannot write the predictions ({}); the output is incomplete\n"
+
+
+def test_a_reader_that_stops_early_is_told_and_the_status_is_not_0(tmp_path, built):
     proc = subprocess.Popen([sys.executable, "-m", "housing", "predict", "--model",
-                             str(built["float"]), "--input", str(path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             str(built["float"]), "--input", str(big_csv(tmp_path, 300_000))],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     proc.stdout.read(100)  # like `| head`: a little, then the pipe closes
     proc.stdout.close()
-    assert proc.wait(timeout=60) == 0 and proc.stderr.read() == b""
+    assert proc.wait(timeout=60) == 2
+    assert proc.stderr.read().decode() == INCOMPLETE.format("Broken pipe")
 
 
-def printed(tmp_path, fork_after, chunks, monkeypatch):
-    """What Output prints of ``chunks`` (lists of values, None for a skipped row) to a real
-    file, forking past ``fork_after`` rows; and whether it forked after each chunk."""
-    monkeypatch.setattr(p, "FORK_AFTER", fork_after)
-    path = tmp_path / f"out-{fork_after}.txt"
-    forked = []
-    with open(path, "w") as f:
-        out = p.Output(f, "plain", None)
-        for values in chunks:
-            out.rows([None] * len(values), values)
-            forked.append(out.forked is not None)
-        out.close()
-    return path.read_text(), forked
+def test_a_full_disk_and_a_file_size_limit_end_with_one_line_and_status_2(tmp_path, built):
+    path = big_csv(tmp_path, 30_000)
+    with open("/dev/full", "w") as full:
+        assert predict_run(built, path, stdout=full)[::2] == (
+            2, INCOMPLETE.format("No space left on device"))
+    out = tmp_path / "out.txt"
+    with open(out, "w") as f:  # as `ulimit -f 8` would: 8 blocks of 512 bytes
+        rc, _, err = predict_run(built, path, stdout=f, preexec_fn=lambda: resource.setrlimit(
+            resource.RLIMIT_FSIZE, (4096, 4096)))
+    assert (rc, err) == (2, INCOMPLETE.format("File too large"))
+    assert out.stat().st_size <= 4096
 
 
-def test_output_forks_only_past_fork_after_rows_and_prints_the_same_lines(tmp_path,
-                                                                            monkeypatch):
-    chunks = [[0.1, 2.0, -3.5, 1e300, 5.0], [None, 0.7, 1 / 3], [2.5, None]]
-    lines = "".join(f"{v!r}\n" for c in chunks for v in c if v is not None)
-    # 5 rows printed is not past 5; 7 are, and the rest go to the child too
-    assert printed(tmp_path, 5, chunks, monkeypatch) == (lines, [False, True, True])
-    assert printed(tmp_path, 4, chunks, monkeypatch) == (lines, [True, True, True])
-    assert printed(tmp_path, 100, chunks, monkeypatch) == (lines, [False, False, False])
+def test_a_closed_stdout_is_one_line(tmp_path, built):
+    rc, _, err = predict_run(built, big_csv(tmp_path, 3), stdout=None,
+                             preexec_fn=lambda: os.close(1))
+    assert (rc, err) == (2, "housing predict: error: standard output is closed; expected "
+                            "somewhere to write the predictions\n")
 
 
 CSV_9_REFUSED_10_BAD = (HEADER + "\n" + "".join(
@@ -355,17 +351,18 @@ def test_a_refused_row_and_a_bad_row_are_reported_in_line_order(capsys, monkeypa
                           "expected a value within the training range")
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], CSV_9_REFUSED_10_BAD,
                                "--strict", "--skip-invalid")
-    assert rc == 1 and len(out.splitlines()) == 7
+    assert rc == 1 and out.splitlines()[7:] == ["", ""]
     assert [line.split(", column")[0] for line in err.splitlines()[:2]] == [
         "housing predict: skipped <stdin>, line 9", "housing predict: skipped <stdin>, line 10"]
     assert err.splitlines()[-1] == "housing predict: 2 rows skipped"
 
 
 def test_rows_skipped_in_every_chunk_are_all_counted(capsys, monkeypatch, built):
-    monkeypatch.setattr(jsonrows, "CHUNK_RECORDS", 2)  # records 1-2, 3-4, 5
+    monkeypatch.setattr(rows, "CHUNK", 2)  # records 1-2, 3-4, 5
     records = [dict(zip(FEATURES, ROWS[i % 3].tolist())) for i in range(5)]
     records[0]["HouseAge"] = records[3]["HouseAge"] = "x"
     data = json.dumps(records).encode()
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], data, "--skip-invalid")
-    assert rc == 1 and len(out.splitlines()) == 3
+    assert rc == 1 and [bool(line) for line in out.splitlines()] == [False, True, True, False,
+                                                                     True]
     assert err.splitlines()[-1] == "housing predict: 2 rows skipped"

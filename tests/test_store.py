@@ -8,6 +8,7 @@ import pytest
 
 from housing import store
 from housing.cli import UserError
+from housing.config import FORMAT_VERSION, METHODS
 
 
 def rewrite(src, dst, change):
@@ -25,7 +26,7 @@ def test_loading_gives_back_what_was_saved(built):
     assert model.kind == "float" and model.coef.shape == (8,) and model.coef.dtype == np.float64
     assert model.meta["seed"] == 42 and len(model.meta["data_sha256"]) == 64
     q = store.load_model(built["quantized"], kind="quantized")
-    assert q.meta["bits"] == 8 and q.meta["method"] in store.quantize.METHODS
+    assert q.meta["bits"] == 8 and q.meta["method"] in METHODS
 
 
 def test_writing_is_byte_identical_on_a_rerun(tmp_path, built):
@@ -109,8 +110,11 @@ def zip_of(members):
 CASES = {
     "empty archive": (zip_of({}), "expected a model with members meta, params; got no members"),
     "corrupt member": (zip_of({"meta.npy": b"\x93NUMPY garbage", "params.npy": _npy(np.zeros(9))}),
-                       "member 'meta' is corrupt (we only support format version (1,0), (2,0), "
-                       "and (3,0), not (32, 103))"),
+                       "member 'meta' is corrupt (EOF: reading array header, expected "
+                       "1633841761 bytes got 2)"),
+    "member larger than its shape": (
+        zip_of({"meta.npy": _npy(np.array(b"{}")) + b" " * 100, "params.npy": _npy(np.zeros(9))}),
+        "member 'meta' holds 230 bytes, more than its shape () of |S2 declares (130)"),
     "meta not one string": (zip_of({"meta.npy": _npy(np.array([b"{}", b"{}"])),
                                     "params.npy": _npy(np.zeros(9))}),
                             "member 'meta' should be a JSON byte string, got |S2 of shape (2,)"),
@@ -129,11 +133,18 @@ CASES = {
     "truncated": (_truncated, "truncated or corrupt (File is not a zip file); expected a model"),
     "npy": (written(_npy(np.zeros(9))), "a single .npy array, not an .npz archive; expected a "
                                         "model"),
-    "newer": (changed(lambda m, a: m.update(version=3)),
-              "format version 3, but this housing reads version 2; a newer housing wrote it: "
-              "upgrade housing, or rebuild it with `make all`"),
+    "newer": (changed(lambda m, a: m.update(version=FORMAT_VERSION + 1)),
+              f"format version {FORMAT_VERSION + 1}, but this housing reads version "
+              f"{FORMAT_VERSION}; a newer housing wrote it: upgrade housing, or rebuild it "
+              f"with `make all`"),
     "older": (changed(lambda m, a: m.update(version=0)),
-              "format version 0, but this housing reads version 2; rebuild it with `make all`"),
+              f"format version 0, but this housing reads version {FORMAT_VERSION}; rebuild "
+              f"it with `make all`"),
+    "version not an integer": (changed(lambda m, a: m.update(version=float(FORMAT_VERSION))),
+                               f"format version {float(FORMAT_VERSION)!r}, but this housing "
+                               f"reads version {FORMAT_VERSION}; rebuild it with `make all`"),
+    "min above max": (changed(lambda m, a: m["ranges"]["min"].__setitem__(2, 1e9)),
+                      "'ranges' of feature 3: min 1000000000.0 is above max "),
     "not ours": (changed(lambda m, a: m.pop("format")),
                  "not a housing file (meta has no format 'housing'); expected a model"),
     "shape": (changed(lambda m, a: a.update(params=np.zeros(8))),
@@ -157,7 +168,11 @@ def test_bad_model_files_are_refused_with_a_reason(tmp_path, built, case):
     path = make(tmp_path / "model.npz", built["float"])
     with pytest.raises(UserError) as e:
         store.load_model(path)
-    assert str(e.value) == f"{path}: {message}"
+    if case == "min above max":  # the max is the training data's, whatever it is
+        assert str(e.value).startswith(f"{path}: {message}")
+        assert str(e.value).endswith("; rebuild it with `make all`")
+    else:
+        assert str(e.value) == f"{path}: {message}"
 
 
 def refusal(path, **kind):
@@ -178,9 +193,11 @@ def test_bad_quantized_payloads_are_refused(tmp_path, built, payload, message):
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(bits=40), "bits must be between 2 and 16, got 40"),
-    (lambda m: m.update(bits=1), "bits must be between 2 and 16, got 1"),
-    (lambda m: m.update(bits="8"), "'bits' should be an integer, got '8'"),
+    (lambda m: m.update(bits=40), "'bits' should be an integer from 2 to 16, got 40"),
+    (lambda m: m.update(bits=1), "'bits' should be an integer from 2 to 16, got 1"),
+    (lambda m: m.update(bits="8"), "'bits' should be an integer from 2 to 16, got '8'"),
+    (lambda m: m.update(bits=True), "'bits' should be an integer from 2 to 16, got True"),
+    (lambda m: m.update(symmetric=1), "'symmetric' should be true or false, got 1"),
     (lambda m: m.update(method="kmeans"), "unknown quantization method 'kmeans'; expected one of "
                                           "minmax, bias-corrected, standardized, "
                                           "error-compensating"),

@@ -1,8 +1,19 @@
-"""A copy of the repo to run make in: for the benchmark's `make all` and the pipeline tests."""
+"""What the benchmarks and the tests share: a copy of the repo to run make in (for the
+benchmark's `make all` and the pipeline tests), a clean environment, a free port."""
 import os
 import shutil
+import socket
 
-from .config import ROOT
+from housing.config import ROOT
+
+BASELINE = ROOT / "tests" / "baseline"  # the usual scikit-learn scripts, compared against
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def plain_env():

@@ -1,6 +1,6 @@
 """Benchmark: figures to read, never assertions.
 
-    python -m housing bench [--rows 1000000] [--repeat 5] [--model artifacts/models/quantized.npz]
+    python tests/bench/bench.py [--rows 1000000] [--repeat 5] [--model artifacts/models/quantized.npz]
 
 Prints, each as the median of ``--repeat`` runs measured here and now:
 
@@ -25,12 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import store
-from .cli import Parser, command, count
-from .config import FEATURES, QUANTIZED_MODEL, ROOT, SPLIT
-from .repo import copy_repo, plain_env
-
-BASELINE = ROOT / "tests" / "baseline"
+from housing import store
+from housing.cli import Parser, command, count
+from housing.config import FEATURES, QUANTIZED_MODEL, SPLIT
+from repo import BASELINE, copy_repo, plain_env
 
 
 def run(argv, stdin=None, cwd=None):
@@ -134,3 +132,7 @@ def main(argv=None) -> int:
         cold_start(args, predict, tmp, lines, joblib_model)
         make_all(args, tmp)
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

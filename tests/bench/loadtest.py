@@ -1,6 +1,6 @@
 """Serving benchmark: figures to read, never assertions.
 
-    python -m housing loadtest --compare-python .venv-serve-bench/bin/python [--seconds 10]
+    python tests/bench/loadtest.py --compare-python .venv-serve-bench/bin/python [--seconds 10]
 
 Three servers, one after another, on free local ports, each with two worker processes and
 the same model: ours (``housing serve``, gunicorn threads), Seldon MLServer with its
@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,19 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from . import protocols, store
-from .bench import BASELINE
-from .repo import plain_env
-from .cli import Parser, UserError, command, count
-from .config import FLOAT_MODEL, ROOT, SPLIT
+from housing import protocols, store
+from housing.cli import Parser, UserError, command, count
+from housing.config import FLOAT_MODEL, ROOT, SPLIT
+from repo import BASELINE, free_port, plain_env
 
 CONNECTIONS = 16
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb(pid):
@@ -228,3 +220,7 @@ def main(argv=None) -> int:
         print(f"bench-serve: ours against {r['name']}: {ours['rate'] / r['rate']:.1f}x the "
               f"requests/s, p99 {ours['p99']:.2f} ms against {r['p99']:.2f} ms")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
