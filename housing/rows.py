@@ -130,13 +130,14 @@ def type_name(value):
 
 
 def number(value, where, datatype=None):
-    """A float from a CSV field, a JSON value or a tensor element, within the range of
-    ``datatype`` (a protocol's; INT types take integers only). Anything else is a
-    UserError saying what arrived: the one check every value passes."""
+    """A float from a CSV field or a JSON value (a number, or a numeric string), or from a
+    protocol tensor's element of ``datatype`` (a JSON number within its range; INT types
+    take integers only). Anything else is a UserError saying what arrived: the one check
+    every value passes."""
     dtype = datatype or "FP64"
     integer = dtype.startswith("INT")
     want = ("an integer" if integer else "a number") + (f" ({datatype})" if datatype else "")
-    if type(value) is str and not integer:
+    if type(value) is str and not datatype:  # text is a number in CSV and records only
         text = value.strip()
         if not text:
             raise UserError(f"{where}: expected a number, got an empty value")

@@ -299,7 +299,7 @@ def check_port(host, port_):
         with socket.create_server((host, port_)):
             pass
     except OSError as e:
-        raise UserError(f"{host}:{port_}: cannot listen ({e.strerror}); choose another "
+        raise UserError(f"{host}:{port_}: cannot listen ({os.strerror(e.errno)}); choose another "
                         f"--port (PORT= for make serve)") from None
 
 
