@@ -21,15 +21,21 @@ class Parser(argparse.ArgumentParser):
         raise UserError(f"{message} (see --help)")
 
 
-def count(text):
-    """An argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return value
+def bounded(convert, ok, what):
+    """An argparse type: ``convert(text)`` where ``ok`` holds of it, else an error saying
+    ``what`` was expected."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not ok(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+count = bounded(int, lambda n: n >= 1, "a whole number of at least 1")
 
 
 def command(prog):

@@ -59,7 +59,10 @@ def checked_predict(model, chunk, strict=False):
     for i in np.flatnonzero(refused):
         no, key = chunk.nos[i], chunk.ids[i] if chunk.ids is not None else None
         if np.isfinite(y[i]):
-            bad.append((no, out_of_range(model, chunk.X[i], chunk.where(no)), key))
+            j, value, low, high = first_outside(model, chunk.X[i])
+            bad.append((no, f"{chunk.where(no)}, column '{model.features[j]}': expected a "
+                            f"value within the training range, {low:g} to {high:g}, got "
+                            f"{value:g}", key))
         else:
             bad.append((no, f"{chunk.where(no)}: the prediction overflows to {float(y[i])!r}; "
                             f"expected features small enough for a finite prediction", key))
@@ -77,13 +80,6 @@ def first_outside(model, x):
     training range."""
     j = int(np.flatnonzero(outside(model, x[None])[0])[0])
     return j, x[j], model.low[j], model.high[j]
-
-
-def out_of_range(model, x, where):
-    """The message for a row ``x`` with a feature outside the training range."""
-    j, value, low, high = first_outside(model, x)
-    return (f"{where}, column '{model.features[j]}': expected a value within the training "
-            f"range, {low:g} to {high:g}, got {value:g}")
 
 
 SMALL = 16  # rows; fewer are summed in Python floats, which beat numpy's per-call cost

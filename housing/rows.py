@@ -1,13 +1,11 @@
 """Rows in: CSV, JSON documents, JSON Lines and protocol tensors, one reading layer.
 
-Whatever arrives (a file on the command line, an HTTP body, a protocol's tensor), its
-values pass ``number`` and its mistakes get these messages, so the CLI and the server say
-the same thing. Columns are matched by name; columns that are not features are never
-parsed.
+Whatever arrives (a file, an HTTP body, a protocol's tensor), its values pass ``number``
+and its mistakes get these messages, so the CLI and the server say the same thing.
+Columns are matched by name; columns that are not features are never parsed.
 
-- CSV: a header naming the columns, then one row per line. CRLF, a byte-order mark, quotes,
-  spaces around values and blank lines are fine. Plain blocks go through numpy's parser,
-  anything else line by line, which names the line and column of a mistake.
+- CSV: a header naming the columns, then one row per line (CRLF, a byte-order mark, quotes,
+  spaces and blank lines are fine): numpy's parser for plain blocks, else line by line.
 - JSON documents: an array of records (``df.to_json(orient="records")``) or pandas' split
   orientation, parsed whole by the standard library's ``json``, up to MAX_DOCUMENT bytes.
 - JSON Lines: one record per line, for any length.
@@ -148,24 +146,18 @@ def number(value, where, datatype=None):
         x, text = float(text), shown(text)
     elif type(value) is int or (type(value) is float and not integer):
         text = repr(value) if type(value) is float else shown(str(value))
-        if value != value:
-            raise UserError(f"{where}: expected {want.replace('a number', 'a finite number')}, "
-                            f"got NaN")
         try:
             x = float(value)
         except OverflowError:  # an integer beyond float64
-            x = math.inf
-        if integer and not -LIMITS[dtype] <= value < LIMITS[dtype]:
             x = math.inf
     else:
         got = (shown(value) if type(value) is str else repr(value) if type(value) is float
                else type_name(value))
         raise UserError(f"{where}: expected {want}, got {got}")
-    if not abs(x) <= LIMITS[dtype]:
+    low, high = -LIMITS[dtype], LIMITS[dtype] - integer  # an INT's top: one below 2**bits
+    if not low <= (value if integer else x) <= high:
         if dtype == "FP64":
             raise UserError(f"{where}: {text} overflows to infinity")
-        low = -LIMITS[dtype]
-        high = LIMITS[dtype] - 1 if integer else LIMITS[dtype]
         raise UserError(f"{where}: {text} is outside {dtype}'s range, {low:g} to {high:g}")
     return x
 

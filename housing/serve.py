@@ -1,19 +1,13 @@
 """Serve both models over HTTP: the Open Inference Protocol and MLflow's scoring protocol.
 
-    python -m housing serve [--host 127.0.0.1] [--port 8080] [--workers 2]
-        [--model float=artifacts/models/float.npz] [--model quantized=...]
-        [--default quantized] [--max-body BYTES] [--body-timeout S] [--keepalive S]
-
 A plain ASGI application (one coroutine of scope, receive and send; no framework) run by
 gunicorn's own ``asgi`` worker: one event loop per process, where a slow or stalled
 client is a few bytes of state, not a thread. With ``reuse_port`` each worker listens on
 a socket of its own and the kernel spreads connections between them. The models are
 loaded and checked before the server starts: a bad file or setting stops it with one
 line and exit status 2. Every request gets one access-log line on stdout. A client's
-mistake is a 4xx with ``{"error": "..."}``, never a 500.
-
-Every option can also be set in the environment as HOUSING_<NAME> (HOUSING_MAX_BODY=...);
-a flag wins over the environment.
+mistake is a 4xx with ``{"error": "..."}``, never a 500. Every option can also be set
+in the environment as HOUSING_<NAME> (HOUSING_MAX_BODY=...); a flag wins.
 """
 import argparse
 import asyncio
@@ -27,14 +21,10 @@ import time
 from gunicorn.app.base import BaseApplication
 
 from . import __version__, protocols, rows, store
-from .cli import Parser, UserError, command, count
+from .cli import Parser, UserError, bounded, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL, TARGET
 from .model import checked_predict
 from .rows import Chunk
-
-STATUS = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-          408: "Request Timeout", 413: "Content Too Large", 415: "Unsupported Media Type"}
-
 
 class HTTPError(UserError):
     """A request the server refuses, with its status."""
@@ -222,24 +212,8 @@ def escaped(path):
 
 # --- settings ---------------------------------------------------------------------
 
-def port(text):
-    """An argparse type: a TCP port, 1 to 65535."""
-    value = int(text) if text.isdigit() else 0
-    if not 1 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"expected a port, 1 to 65535, got {text!r}")
-    return value
-
-
-def seconds(text):
-    """An argparse type: a number of seconds above 0, at most a day."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value <= 86400:
-        raise argparse.ArgumentTypeError(f"expected seconds, above 0 and at most 86400, "
-                                         f"got {text!r}")
-    return value
+port = bounded(int, lambda n: 1 <= n <= 65535, "a port, 1 to 65535")
+seconds = bounded(float, lambda s: 0 < s <= 86400, "seconds, above 0 and at most 86400")
 
 
 def _parser():

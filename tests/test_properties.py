@@ -1,0 +1,130 @@
+"""Generated inputs (hypothesis) for the readers and both protocols: whatever arrives, the
+only failure is the project's own one-line UserError (a 4xx over HTTP, never a 500, and
+every response strict JSON); and valid rows get the same predictions by every route."""
+import asyncio
+import io
+import json
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from housing import rows, store
+from housing.cli import UserError
+from housing.config import FEATURES
+from housing.serve import App
+
+from helpers import run_predict
+
+SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=20)
+NAMES = st.sampled_from(FEATURES + ("features", "MedHouseVal", "")) | JSON
+TENSOR = st.fixed_dictionaries(
+    {}, optional={"name": NAMES, "datatype": st.sampled_from(rows.FORMATS + tuple(rows.LIMITS))
+                  | JSON, "shape": st.lists(st.integers(-1, 9), max_size=3) | JSON,
+                  "data": st.lists(st.floats(-1e6, 1e6) | st.integers(-10, 10) | JSON,
+                                   max_size=24) | JSON, "parameters": JSON})
+OIP = st.fixed_dictionaries({}, optional={"inputs": st.lists(TENSOR, max_size=3) | JSON,
+                                          "id": JSON, "outputs": JSON, "parameters": JSON})
+MLFLOW = st.dictionaries(st.sampled_from(("dataframe_split", "dataframe_records", "instances",
+                                          "inputs", "params")),
+                         st.fixed_dictionaries({}, optional={"columns": st.lists(NAMES),
+                                                             "data": JSON}) | JSON, max_size=2)
+
+
+def no_constants(name):
+    raise AssertionError(f"a response holds {name}, which is not JSON")
+
+
+def asgi(app, method, path, body=b"", content_type="application/json"):
+    """(status, parsed JSON body) of one request to the ASGI app, in this process."""
+    scope = {"type": "http", "method": method, "path": path, "headers": [
+        (b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], json.loads(sent[1]["body"], parse_constant=no_constants)
+
+
+@pytest.fixture(scope="module")
+def app(built):
+    models = {k: store.load_model(built[k]) for k in ("float", "quantized")}
+    return App(models, "quantized", max_body=1 << 20, body_timeout=5, log=io.StringIO())
+
+
+def refused_cleanly(status, answer):
+    assert status in (200, 400, 404, 405, 413, 415), answer
+    if status != 200:
+        assert list(answer) == ["error"] and "\n" not in answer["error"]
+    return status
+
+
+@SETTINGS
+@given(body=st.one_of(OIP.map(json.dumps), JSON.map(json.dumps), st.binary(max_size=200)))
+def test_any_infer_body_is_answered_or_refused_in_one_line(app, body):
+    refused_cleanly(*asgi(app, "POST", "/v2/models/float/infer",
+                          body if isinstance(body, bytes) else body.encode()))
+
+
+@SETTINGS
+@given(body=st.one_of(MLFLOW.map(json.dumps), JSON.map(json.dumps)),
+       content_type=st.sampled_from(("application/json", "text/csv")))
+def test_any_invocations_body_is_answered_or_refused_in_one_line(app, body, content_type):
+    refused_cleanly(*asgi(app, "POST", "/invocations", body.encode(), content_type))
+
+
+CSV_BYTES = st.lists(st.sampled_from(
+    list(FEATURES) + [",", "\n", "\r\n", '"', " ", "1", "-2.5", "1e400", "nan", "x", "\ufeff",
+                      "\x00", "1_0", "\u0663", "{", "[", "}", "]", ":", "null"]),
+    max_size=60).map(lambda parts: "".join(parts).encode())
+
+
+@SETTINGS
+@given(data=st.one_of(st.binary(max_size=300), CSV_BYTES, JSON.map(lambda v: json.dumps(v).encode())),
+       fmt=st.sampled_from(rows.FORMATS))
+def test_the_readers_raise_nothing_but_a_user_error(data, fmt):
+    try:
+        columns, chunks = rows.read(io.BytesIO(data), FEATURES, "<stdin>", fmt)
+        for chunk in chunks:
+            assert chunk.X.shape == (len(chunk.nos), len(FEATURES))
+            assert np.isfinite(chunk.X).all()
+    except UserError as e:
+        assert "\n" not in str(e)
+
+
+ROW = st.lists(st.floats(-1e4, 1e4, allow_subnormal=False), min_size=8, max_size=8)
+
+
+@SETTINGS
+@given(X=st.lists(ROW, min_size=1, max_size=20).map(np.array))
+def test_valid_rows_get_the_cli_s_predictions_by_every_route(capsys, monkeypatch, built, app,
+                                                             X):
+    text = ",".join(FEATURES) + "\n" + "".join(",".join(map(repr, r)) + "\n"
+                                               for r in X.tolist())
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], text.encode())
+    assert rc == 0
+    cli = [float(v) for v in out.split()]
+    model = store.load_model(built["quantized"])
+    np.testing.assert_allclose(cli, X @ model.coef + model.intercept, rtol=1e-9, atol=1e-9)
+    records = "".join(json.dumps(dict(zip(FEATURES, r))) + "\n" for r in X.tolist())
+    assert run_predict(capsys, monkeypatch, built["quantized"], records.encode())[1] == out
+    infer = {"inputs": [{"name": "features", "shape": list(X.shape), "datatype": "FP64",
+                         "data": X.tolist()}]}
+    status, answer = asgi(app, "POST", "/v2/models/quantized/infer", json.dumps(infer).encode())
+    assert (status, answer["outputs"][0]["data"]) == (200, cli)
+    split = {"dataframe_split": {"columns": list(FEATURES), "data": X.tolist()}}
+    assert asgi(app, "POST", "/invocations", json.dumps(split).encode()) == (
+        200, {"predictions": cli})
