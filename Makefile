@@ -94,7 +94,7 @@ $(QUANT): $(FLOAT) $(SPLIT) $(COMMON) $(PARAMS)/BITS $(PARAMS)/METHOD
 $(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py $(COMMON)
 	$(PY) -m housing report --data $(SPLIT) --float $(FLOAT) --quantized $(QUANT) --metrics $@
 
-test: $(ENV_STAMP) ## run the test suite (offline, seconds)
+test: $(ENV_STAMP) ## run the test suite (offline, about a minute)
 	$(PY) -m pytest -q
 
 # What the benchmarks compare against, pinned here and installed only by `make bench` into

@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -145,6 +146,51 @@ def measure(names, runs, args, tmp, bodies):
     return [figures[name] for name in names]
 
 
+def slow_clients(port, body):
+    """Milliseconds a new client waits for GET /ping, five times, while 200 connections
+    stall mid-headers, 200 send a header line every 2 s, 100 send nothing, 12 pipeline
+    requests and never read, and 12 stop halfway through a body."""
+    body = body.encode()
+    infer = (b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+    held, waits = [], []
+
+    def connect(first=b""):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(first)
+        held.append(s)
+        return s
+    try:
+        for _ in range(200):
+            connect(b"GET /ping HTTP/1.1\r\nHo")
+        trickling = [connect(b"GET /ping HTTP/1.1\r\n") for _ in range(200)]
+        for _ in range(100):
+            connect()
+        for _ in range(12):
+            s = connect()
+            s.setblocking(False)
+            try:
+                for _ in range(2000):
+                    s.send(infer + body)
+            except BlockingIOError:
+                pass
+        for _ in range(12):
+            connect(infer + body[:len(body) // 2])
+        for i in range(5):
+            for s in trickling:
+                s.sendall(b"X-Slow-%d: 1\r\n" % i)
+            start = time.perf_counter()
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
+            waits.append((time.perf_counter() - start) * 1000)
+            time.sleep(2)
+    finally:
+        for s in held:
+            s.close()
+    return waits
+
+
 def stop(proc):
     """SIGTERM to the server's whole process group; SIGKILL if it lingers."""
     for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, None)):
@@ -205,6 +251,7 @@ def main(argv=None) -> int:
             for name, spec in specs.items():
                 runs.append(launch(name, spec, tmp, bodies))
             results = measure(list(specs), runs, args, tmp, bodies)
+            waits = slow_clients(int(runs[0][1].split(":")[2].split("/")[0]), bodies[0])
         finally:
             for proc, _ in runs:
                 stop(proc)
@@ -216,6 +263,9 @@ def main(argv=None) -> int:
               f"RSS, all {r['rss_all']:.0f} MB; a 10,000-row request {r['big_ms']:.0f} ms")
     print(f"bench-serve: medians of {args.rounds} runs of {args.seconds} s, {CONNECTIONS} "
           f"connections, one row per request, the servers taking turns")
+    print(f"bench-serve: ours, GET /ping from a new client while 524 slow or stalled "
+          f"connections are held: median {statistics.median(waits):.1f} ms, worst "
+          f"{max(waits):.1f} ms (5 probes, 2 s apart)")
     for r in results[1:]:
         print(f"bench-serve: ours against {r['name']}: {ours['rate'] / r['rate']:.1f}x the "
               f"requests/s, p99 {ours['p99']:.2f} ms against {r['p99']:.2f} ms")
