@@ -15,7 +15,7 @@ import pytest
 
 from housing import store
 from housing.config import FEATURES, ROOT
-from bench.repo import free_port
+from bench.repo import free_port, slow_clients
 
 ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
                  [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
@@ -432,39 +432,13 @@ def answered(port, timeout=5):
 def test_slow_and_stalled_clients_never_keep_a_new_one_waiting(built):
     port = free_port()
     proc = start(built, port, "--workers", "2")
-    body = json.dumps(infer_body()).encode()
-    infer = (b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
-             b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-    held = []
     try:
-        def connect(first=b""):
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-            s.sendall(first)
-            held.append(s)
-            return s
-        for _ in range(200):
-            connect(b"GET /ping HTTP/1.1\r\nHo")  # stalled halfway through the headers
-        trickling = [connect(b"GET /ping HTTP/1.1\r\n") for _ in range(200)]
-        for _ in range(100):
-            connect()  # connected, and nothing sent
-        for _ in range(12):  # requests pipelined, and the answers never read
-            s = connect()
-            s.setblocking(False)
-            try:
-                for _ in range(2000):
-                    s.send(infer + body)
-            except BlockingIOError:
-                pass
-        for _ in range(12):
-            connect(infer + body[:len(body) // 2])  # half a body, then nothing
-        for round_ in range(3):
-            for s in trickling:
-                s.sendall(b"X-Slow-%d: 1\r\n" % round_)  # one header line at a time
-            assert answered(port) == "HTTP/1.1 200 OK"
-            time.sleep(0.5)
+        with slow_clients(port, json.dumps(infer_body()).encode()) as trickle:
+            for _ in range(3):
+                trickle()
+                assert answered(port) == "HTTP/1.1 200 OK"
+                time.sleep(0.5)
     finally:
-        for s in held:
-            s.close()
         status, _, err = stop(proc)
     assert status == 0 and "Traceback" not in err, err
 

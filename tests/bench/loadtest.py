@@ -29,7 +29,7 @@ import numpy as np
 from housing import protocols, store
 from housing.cli import Parser, UserError, command, count
 from housing.config import FLOAT_MODEL, ROOT, SPLIT
-from repo import BASELINE, free_port, plain_env
+from repo import BASELINE, free_port, plain_env, slow_clients
 
 CONNECTIONS = 16
 
@@ -146,48 +146,20 @@ def measure(names, runs, args, tmp, bodies):
     return [figures[name] for name in names]
 
 
-def slow_clients(port, body):
+def slow_client_waits(port, body):
     """Milliseconds a new client waits for GET /ping, five times, while 200 connections
     stall mid-headers, 200 send a header line every 2 s, 100 send nothing, 12 pipeline
     requests and never read, and 12 stop halfway through a body."""
-    body = body.encode()
-    infer = (b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
-             b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
-    held, waits = [], []
-
-    def connect(first=b""):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        s.sendall(first)
-        held.append(s)
-        return s
-    try:
-        for _ in range(200):
-            connect(b"GET /ping HTTP/1.1\r\nHo")
-        trickling = [connect(b"GET /ping HTTP/1.1\r\n") for _ in range(200)]
-        for _ in range(100):
-            connect()
-        for _ in range(12):
-            s = connect()
-            s.setblocking(False)
-            try:
-                for _ in range(2000):
-                    s.send(infer + body)
-            except BlockingIOError:
-                pass
-        for _ in range(12):
-            connect(infer + body[:len(body) // 2])
-        for i in range(5):
-            for s in trickling:
-                s.sendall(b"X-Slow-%d: 1\r\n" % i)
+    waits = []
+    with slow_clients(port, body.encode()) as trickle:
+        for _ in range(5):
+            trickle()
             start = time.perf_counter()
             with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
                 s.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
                 assert s.recv(4096).startswith(b"HTTP/1.1 200 ")
             waits.append((time.perf_counter() - start) * 1000)
             time.sleep(2)
-    finally:
-        for s in held:
-            s.close()
     return waits
 
 
@@ -251,7 +223,7 @@ def main(argv=None) -> int:
             for name, spec in specs.items():
                 runs.append(launch(name, spec, tmp, bodies))
             results = measure(list(specs), runs, args, tmp, bodies)
-            waits = slow_clients(int(runs[0][1].split(":")[2].split("/")[0]), bodies[0])
+            waits = slow_client_waits(next(iter(specs.values()))[1], bodies[0])  # ours
         finally:
             for proc, _ in runs:
                 stop(proc)

@@ -3,6 +3,7 @@ benchmark's `make all` and the pipeline tests), a clean environment, a free port
 import os
 import shutil
 import socket
+from contextlib import contextmanager
 
 from housing.config import ROOT
 
@@ -32,3 +33,45 @@ def copy_repo(dest):
         shutil.copy2(ROOT / name, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
+
+
+@contextmanager
+def slow_clients(port, body):
+    """Hold slow and stalled connections to ``port`` open: 200 stalled mid-headers, 200
+    sending their headers a line at a time, 100 that send nothing, 12 that pipeline infer
+    requests (``body``, bytes) and never read, 12 that stop halfway through a body.
+    Yields a function that sends each trickling connection one more header line."""
+    infer = (b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
+             b"application/json\r\nContent-Length: %d\r\n\r\n" % len(body))
+    held, lines = [], [0]
+
+    def connect(first=b""):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(first)
+        held.append(s)
+        return s
+
+    def trickle():
+        lines[0] += 1
+        for s in trickling:
+            s.sendall(b"X-Slow-%d: 1\r\n" % lines[0])  # one header line at a time
+    try:
+        for _ in range(200):
+            connect(b"GET /ping HTTP/1.1\r\nHo")  # stalled halfway through the headers
+        trickling = [connect(b"GET /ping HTTP/1.1\r\n") for _ in range(200)]
+        for _ in range(100):
+            connect()  # connected, and nothing sent
+        for _ in range(12):  # requests pipelined, and the answers never read
+            s = connect()
+            s.setblocking(False)
+            try:
+                for _ in range(2000):
+                    s.send(infer + body)
+            except BlockingIOError:
+                pass
+        for _ in range(12):
+            connect(infer + body[:len(body) // 2])  # half a body, then nothing
+        yield trickle
+    finally:
+        for s in held:
+            s.close()
