@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .cli import Parser, UserError, atomic_write, command
+from .cli import Parser, UserError, atomic_write, bounded, command
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
 
 
@@ -132,6 +132,10 @@ def _parser():
     p.add_argument("--sample-from", metavar="SPLIT",
                    help="only write --sample, from this split (no scikit-learn needed)")
     p.add_argument("--sample", default=SAMPLE, help="a few test rows as CSV, for the image")
+    p.add_argument("--sample-rows", type=bounded(int, lambda n: n >= 0, "a whole number"),
+                   default=PARAMS.sample_rows,
+                   help=f"how many test rows --sample holds (default {PARAMS.sample_rows}); "
+                        f"0 for all")
     return p
 
 
@@ -140,9 +144,9 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.sample_from:
         _, split = store.load_split(args.sample_from)
-        rows = sample_csv(split["X_test"], split["y_test"], PARAMS.sample_rows)
-        atomic_write(args.sample, rows.encode())
-        print(f"data: {PARAMS.sample_rows} test rows -> {args.sample}")
+        n = args.sample_rows or len(split["y_test"])
+        atomic_write(args.sample, sample_csv(split["X_test"], split["y_test"], n).encode())
+        print(f"data: {min(n, len(split['y_test']))} test rows -> {args.sample}")
         return 0
     if not 0 < args.test_size < 1:
         raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {args.test_size}")

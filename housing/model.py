@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import integer
 from .config import MAX_BITS, MIN_BITS
 
 
@@ -27,6 +28,7 @@ class Model:
     meta : dict, what the file says about itself (kind, features, fingerprints, ...)
     payload_bytes : int, what the parameters take in the file, without headers
     low, high : ndarray of shape (n_features,), the training split's range of each feature
+    kernel : integer.Kernel of a quantized model, None for a float one
     """
     coef: np.ndarray
     intercept: float
@@ -34,6 +36,7 @@ class Model:
     payload_bytes: int
     low: np.ndarray = None
     high: np.ndarray = None
+    kernel: integer.Kernel = None
 
     @property
     def kind(self):
@@ -44,12 +47,17 @@ class Model:
         return tuple(self.meta["features"])
 
 
-def checked_predict(model, chunk, strict=False):
+def checked_predict(model, chunk, strict=False, fixed=False):
     """Predictions for a ``rows.Chunk``: (y of the rows that stay, shape (k,); their
     positions in chunk.X; the rows refused, as (number, message, id)). A prediction that
     is not finite refuses its row, as does (when ``strict``) a feature outside the
-    training range."""
-    y = predict(model, chunk.X)  # overflow gives inf, reported per row below
+    training range. ``fixed``: by the integer kernel (y exactly its output / 2**OUT),
+    refusing a row with a value its int32 inputs cannot hold."""
+    if fixed:
+        X, fits = integer.to_fixed(model.kernel, chunk.X)
+        y = np.where(fits, integer.predict(model.kernel, X) / 2.0 ** integer.OUT, np.nan)
+    else:
+        y = predict(model, chunk.X)  # overflow gives inf, reported per row below
     refused = ~np.isfinite(y)
     if strict:
         refused |= outside(model, chunk.X).any(axis=1)
@@ -58,7 +66,13 @@ def checked_predict(model, chunk, strict=False):
     bad = []
     for i in np.flatnonzero(refused):
         no, key = chunk.nos[i], chunk.ids[i] if chunk.ids is not None else None
-        if np.isfinite(y[i]):
+        if fixed and np.isnan(y[i]):
+            low, high = integer.limits(model.kernel)
+            j = int(np.flatnonzero(~((chunk.X[i] >= low) & (chunk.X[i] <= high)))[0])
+            bad.append((no, f"{chunk.where(no)}, column '{model.features[j]}': expected a "
+                            f"value the integer model's inputs hold, {low[j]:g} to "
+                            f"{high[j]:g}, got {chunk.X[i][j]:g}", key))
+        elif np.isfinite(y[i]):
             j, value, low, high = first_outside(model, chunk.X[i])
             bad.append((no, f"{chunk.where(no)}, column '{model.features[j]}': expected a "
                             f"value within the training range, {low:g} to {high:g}, got "

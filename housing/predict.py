@@ -2,11 +2,13 @@
 
     python -m housing predict [--model artifacts/models/quantized.npz] [--input rows.csv]
         [--format auto|csv|json|jsonl] [--id COLUMN] [--output plain|csv|jsonl]
-        [--skip-invalid] [--strict]
+        [--skip-invalid] [--strict] [--integer]
 
 Columns are matched by name; the others (the target, an id, pandas' index) are ignored.
 Predictions are in units of $100,000, printed as Python's shortest exact repr, and stream
 out as rows are read: every row before a bad one is answered before the error.
+``--integer`` runs the quantized model's integer kernel (what ``housing export`` writes in
+C) and prints each prediction's exact decimal.
 """
 import json
 import os
@@ -14,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import rows, store
+from . import integer, rows, store
 from .cli import Parser, UserError, command, display
 from .config import QUANTIZED_MODEL, TARGET
 from .model import checked_predict, first_outside, outside
@@ -27,11 +29,11 @@ class Output:
     or CSV or JSON Lines with the ``--id`` column. A failed write (a closed pipe, a full
     disk, a file-size limit) is a UserError, never output lost with exit status 0."""
 
-    def __init__(self, stream, form, id_column):
+    def __init__(self, stream, form, id_column, fmt=repr):
         if stream is None:
             raise UserError("standard output is closed; expected somewhere to write the "
                             "predictions")
-        self.stream, self.form, self.id_column = stream, form, id_column
+        self.stream, self.form, self.id_column, self.fmt = stream, form, id_column, fmt
         if form == "csv":
             self.write(",".join(([id_column] if id_column else []) + [TARGET]) + "\n")
 
@@ -39,12 +41,13 @@ class Output:
         """Write one row per value (None: a row that was skipped; without ``gaps``, none
         was)."""
         keys = ids if self.id_column else [None] * len(values)
-        if self.form == "plain":  # repr: the shortest text that reads back as the same float
-            text = "\n".join(map(repr, values) if not gaps else
-                             ["" if v is None else repr(v) for v in values])
+        fmt = self.fmt  # repr: the shortest text that reads back as the same float
+        if self.form == "plain":
+            text = "\n".join(map(fmt, values) if not gaps else
+                             ["" if v is None else fmt(v) for v in values])
         elif self.form == "csv":
             text = "\n".join((f"{_csv_field(k)}," if self.id_column else "")
-                             + ("" if v is None else repr(v)) for k, v in zip(keys, values))
+                             + ("" if v is None else fmt(v)) for k, v in zip(keys, values))
         else:
             text = "\n".join(json.dumps(({self.id_column: k} if self.id_column else {})
                                         | {TARGET: v}) for k, v in zip(keys, values))
@@ -145,6 +148,9 @@ def _parser():
                         "prediction; exit status 1 if any")
     p.add_argument("--strict", action="store_true",
                    help="refuse rows with a feature outside the training range")
+    p.add_argument("--integer", action="store_true",
+                   help="the quantized model's integer-only kernel, as exported to C; "
+                        "prints exact decimals")
     return p
 
 
@@ -165,7 +171,7 @@ def run(model, stream, source, args, out, ranges):
     if columns.ignored:
         note(f"ignoring columns that are not features: {', '.join(columns.ignored)}")
     for chunk in chunks:
-        y, keep, refused = checked_predict(model, chunk, args.strict)
+        y, keep, refused = checked_predict(model, chunk, args.strict, args.integer)
         ranges.add(chunk, keep)
         bad = sorted(chunk.bad + refused, key=lambda b: b[0])
         if bad and not args.skip_invalid:
@@ -182,8 +188,12 @@ def run(model, stream, source, args, out, ranges):
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     model = store.load_model(args.model)
+    if args.integer and model.kernel is None:
+        raise UserError(f"{display(args.model)}: --integer needs a quantized model, got a "
+                        f"{model.kind} one")
     stream, source = open_input(args.input)
-    out = Output(sys.stdout, args.output or ("csv" if args.id else "plain"), args.id)
+    fmt = (lambda v: integer.decimal(round(v * 2 ** integer.OUT))) if args.integer else repr
+    out = Output(sys.stdout, args.output or ("csv" if args.id else "plain"), args.id, fmt)
     ranges, skipped = RangeCount(model), 0
     with stream:
         try:

@@ -25,29 +25,36 @@ def methods(metrics):
 
 def metrics_table(metrics):
     f, q, n = metrics["float"], metrics["quantized"], metrics["split"]["n_features"]
+    i = metrics["integer"]
     grid = f"{n} int8 exponents" if q["symmetric"] else "zero point"
     rows = [
-        ("R² (test)", f"{f['r2']:.4f}", f"{q['r2']:.4f}"),
-        ("MSE (test)", f"{f['mse']:.4f}", f"{q['mse']:.4f}"),
-        ("MAE (test)", f"{f['mae']:.4f}", f"{q['mae']:.4f}"),
+        ("R² (test)", f"{f['r2']:.4f}", f"{q['r2']:.4f}", f"{i['r2']:.4f}"),
+        ("MSE (test)", f"{f['mse']:.4f}", f"{q['mse']:.4f}", f"{i['mse']:.4f}"),
+        ("MAE (test)", f"{f['mae']:.4f}", f"{q['mae']:.4f}", f"{i['mae']:.4f}"),
         ("Largest prediction difference from float (test)", "0",
-         f"{q['max_abs_diff_vs_float']:.4f}"),
-        ("File size", f"{f['file_bytes']} B", f"{q['file_bytes']} B"),
-        ("Payload (parameters alone)", f"{f['payload_bytes']} B", f"{q['payload_bytes']} B"),
+         f"{q['max_abs_diff_vs_float']:.4f}", f"{i['max_abs_diff_vs_float']:.4f}"),
+        ("File size", f"{f['file_bytes']} B", f"{q['file_bytes']} B", "the quantized file"),
+        ("Payload (parameters alone)", f"{f['payload_bytes']} B", f"{q['payload_bytes']} B",
+         "the quantized payload"),
         ("Parameters stored", f"{n} coefficients + intercept, float64",
-         f"{n} × {q['bits']}-bit codes, shared float32 scale, {grid}, float32 intercept"),
+         f"{n} × {q['bits']}-bit codes, shared float32 scale, {grid}, float32 intercept",
+         f"the same codes{' and exponents' * q['symmetric']}; scale and intercept as "
+         f"integers"),
         ("Inference precision", "float64",
-         f"{q['bits']}-bit parameters, dequantized to float64 at load"),
+         f"{q['bits']}-bit parameters, dequantized to float64 at load",
+         f"int32 inputs, int64 sums, output × 2^{i['out_fraction_bits']}; no floating point"),
         ("Method", "least squares", f"{q['method']} (picked by `auto` on the training split)"
-         if q["auto"] else q["method"]),
-        ("Primary use case", "reference accuracy", "resource-constrained inference"),
-        ("File", f"`{f['path']}`", f"`{q['path']}`"),
+         if q["auto"] else q["method"], "the quantized model's"),
+        ("Primary use case", "reference accuracy", "small payloads, numpy inference",
+         "microcontrollers without an FPU, C without Python"),
+        ("File", f"`{f['path']}`", f"`{q['path']}`", "`make export` writes C from it"),
     ]
     s = metrics["split"]
     lines = [f"Test split: {s['test_rows']:,} rows (seed {s['seed']}, test share "
              f"{s['test_size']}), data set sha256 `{s['data_sha256'][:12]}…`.", "",
-             "| Metric | Float model | Quantized model |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+             "| Metric | Float model | Quantized model | Integer kernel (quantized) |",
+             "|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 

@@ -10,10 +10,11 @@ import os
 
 import numpy as np
 
+from . import integer
 from . import model as m
 from . import quantize as qz
 from . import store
-from .cli import Parser, atomic_write, command, display
+from .cli import Parser, UserError, atomic_write, command, display
 from .config import FLOAT_MODEL, METRICS, QUANTIZED_MODEL, ROOT, SPLIT, SWEEP_BITS
 
 DIGITS = 8  # decimals kept in metrics.json: far below any difference that matters
@@ -103,6 +104,14 @@ def evaluate(split_meta, split, models):
                          symmetric=bool(method) and qz.METHODS[method].symmetric,
                          auto=model.meta.get("auto", False),
                          data_sha256=model.meta["data_sha256"])
+    k = models["quantized"].kernel
+    X_fixed, fits = integer.to_fixed(k, X)
+    if not fits.all():
+        raise UserError(f"test row {int(np.flatnonzero(~fits)[0]) + 1} does not fit the "
+                        f"integer kernel's int32 inputs")
+    out["integer"] = dict(scores(y, integer.predict(k, X_fixed) / 2.0 ** integer.OUT,
+                                 reference), input_shifts=list(k.input_shifts),
+                          out_fraction_bits=integer.OUT)
     out["sweep"] = sweep(models["float"], split, reference)
     out["resamples"] = RESAMPLES
     return out

@@ -14,6 +14,7 @@ import zlib
 
 import numpy as np
 
+from . import integer
 from . import model as m
 from .cli import UserError, atomic_write, display
 from .config import FORMAT_VERSION, MAX_BITS, METHODS, MIN_BITS
@@ -168,9 +169,11 @@ def save_float(path, coef, intercept, meta):
 
 
 def save_quantized(path, q, meta):
-    """A quantized model: ``params`` is the uint8 payload of ``model.encode``."""
+    """A quantized model: ``params`` is the uint8 payload of ``model.encode``; ``meta``
+    records the integer kernel's input format, chosen from the training ranges."""
+    shifts = integer.input_shifts(meta["ranges"]["min"], meta["ranges"]["max"]).tolist()
     meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="quantized",
-                bits=q.bits, method=q.method, symmetric=q.symmetric)
+                bits=q.bits, method=q.method, symmetric=q.symmetric, input_shifts=shifts)
     save_npz(path, meta, {"params": np.frombuffer(m.encode(q), np.uint8)})
 
 
@@ -200,14 +203,26 @@ def load_model(path, kind=None):
                             f"{MAX_BITS}, got {bits!r}")
         if type(symmetric) is not bool:
             raise UserError(f"{where}: 'symmetric' should be true or false, got {symmetric!r}")
+        shifts = meta.get("input_shifts")
+        if (not isinstance(shifts, list) or len(shifts) != n
+                or not all(type(s) is int and -64 <= s <= 64 for s in shifts)):
+            raise UserError(f"{where}: 'input_shifts' should be {n} integers from -64 to 64, "
+                            f"got {shifts!r}")
         size = m.payload_bytes(symmetric, bits, n)
         _check_array(where, "params", params, np.uint8, (size,))
-        coef, intercept = m.dequantize(m.decode(params.tobytes(), method, symmetric, bits, n))
+        q = m.decode(params.tobytes(), method, symmetric, bits, n)
+        coef, intercept = m.dequantize(q)
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")
+    kernel = None
+    if meta["kind"] == "quantized":
+        try:
+            kernel = integer.kernel(q, shifts)
+        except ValueError as e:
+            raise UserError(f"{where}: {e}") from None
     ranges = meta["ranges"]
     return m.Model(coef, intercept, meta, params.nbytes, np.array(ranges["min"]),
-                   np.array(ranges["max"]))
+                   np.array(ranges["max"]), kernel)
 
 
 def lineage(meta):

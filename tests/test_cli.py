@@ -15,9 +15,9 @@ from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
 
 @pytest.mark.parametrize("argv, status, message", [
     ([], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-            "predict, info, serve, client, demo), got nothing; see python -m housing --help\n"),
+            "predict, info, serve, client, export, demo), got nothing; see python -m housing --help\n"),
     (["fit"], 2, "housing: error: expected a stage (data, train, quantize, report, render, "
-                 "predict, info, serve, client, demo), got 'fit'; see python -m housing "
+                 "predict, info, serve, client, export, demo), got 'fit'; see python -m housing "
                  "--help\n"),
     (["--help"], 0, ""),
 ])
@@ -120,7 +120,8 @@ OPTIONS = {
         (["--out"], SPLIT, "the split, .npz"),
         (["--sample-from"], None, "only write --sample, from this split (no scikit-learn "
                                   "needed)"),
-        (["--sample"], SAMPLE, "a few test rows as CSV, for the image")]),
+        (["--sample"], SAMPLE, "a few test rows as CSV, for the image"),
+        (["--sample-rows"], 5, "how many test rows --sample holds (default 5); 0 for all")]),
     "train": ("Stage 2: scikit-learn's ``LinearRegression`` on the training split, saved as a "
               "float model.", [
                   (["--data"], SPLIT, "the split written by `housing data`"),
@@ -146,7 +147,9 @@ OPTIONS = {
                                                 "each an empty prediction; exit status 1 if "
                                                 "any"),
                     (["--strict"], False, "refuse rows with a feature outside the training "
-                                          "range")]),
+                                          "range"),
+                    (["--integer"], False, "the quantized model's integer-only kernel, as "
+                                           "exported to C; prints exact decimals")]),
 }
 
 

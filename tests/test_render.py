@@ -40,7 +40,9 @@ def metrics():
             "float": dict(model, max_abs_diff_vs_float=0, file_bytes=620, payload_bytes=72,
                           bits=64, method="least squares", auto=False,
                           path="artifacts/models/float.npz"),
-            "quantized": model, "sweep": sweep, "resamples": 200}
+            "quantized": model, "sweep": sweep, "resamples": 200,
+            "integer": {"r2": 0.5757, "mse": 0.556, "mae": 0.5331,
+                        "max_abs_diff_vs_float": 0.0072, "out_fraction_bits": 16}}
 
 
 @pytest.fixture
@@ -66,10 +68,15 @@ def test_tables_by_hand():
     table = render.metrics_table(metrics()).splitlines()
     assert table[0] == ("Test split: 4,128 rows (seed 42, test share 0.2), data set sha256 "
                         "`f8ce03213e1c…`.")
-    assert "| R² (test) | 0.5758 | 0.5758 |" in table
+    assert "| R² (test) | 0.5758 | 0.5758 | 0.5757 |" in table
+    assert "| Largest prediction difference from float (test) | 0 | 0.0071 | 0.0072 |" in table
     assert ("| Parameters stored | 8 coefficients + intercept, float64 | 8 × 8-bit codes, "
-            "shared float32 scale, 8 int8 exponents, float32 intercept |") in table
-    assert "| Method | least squares | clever (picked by `auto` on the training split) |" in table
+            "shared float32 scale, 8 int8 exponents, float32 intercept | the same codes and "
+            "exponents; scale and intercept as integers |") in table
+    assert ("| Inference precision | float64 | 8-bit parameters, dequantized to float64 at load "
+            "| int32 inputs, int64 sums, output × 2^16; no floating point |") in table
+    assert ("| Method | least squares | clever (picked by `auto` on the training split) | the "
+            "quantized model's |") in table
 
 
 def test_readme_is_rewritten_between_markers_only_and_idempotently(files, capsys):
