@@ -15,6 +15,7 @@ TEST_SIZE ?= 0.2
 BITS ?= 8
 METHOD ?= auto
 IMAGE ?= housing:latest
+EDGE_IMAGE ?= housing-edge:latest
 # empty: the Dockerfile's own default, the official python slim image. Once given, it is
 # remembered (in $(A)/params/BASE_IMAGE) for later docker targets; BASE_IMAGE= resets it.
 BASE_IMAGE ?= $(shell cat artifacts/params/BASE_IMAGE 2>/dev/null)
@@ -41,7 +42,7 @@ DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 # Make tracks files, not variable values: each parameter is kept in a file under
 # $(PARAMS), rewritten (atomically) only when its value changes, and the stages that read
 # it depend on that file. Skipped for goals that read no parameter, and under `make -n`.
-PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE
+PARAM_NAMES := SEED TEST_SIZE BITS METHOD IMAGE BASE_IMAGE EDGE_IMAGE
 ifneq ($(filter-out help clean test lint clients mutation,$(or $(MAKECMDGOALS),help)),)
 ifeq ($(findstring n,$(firstword $(filter-out -% %=%,$(MAKEFLAGS)))),)
 $(shell mkdir -p $(PARAMS) $(SCRATCH) && for kv in $(foreach v,$(PARAM_NAMES),'$(v)=$($(v))'); do \
@@ -54,7 +55,7 @@ $(PARAMS)/%:
 	@mkdir -p $(@D) $(SCRATCH) && printf '%s\n' '$($*)' > $(SCRATCH)/$* && mv $(SCRATCH)/$* $@
 
 .PHONY: help all data train quantize report report-check test bench clean docker docker-run lint \
-        clients serve docker-serve bench-serve mutation
+        clients serve docker-serve bench-serve mutation export export-size docker-edge
 
 help: ## list the targets
 	@echo "make all runs the pipeline; make test runs the tests. Targets:"
@@ -167,6 +168,75 @@ docker-run: $(IMAGE_ID) $(ENV_STAMP) ## offline and read-only: the demo, predict
 	 echo "docker-run: the server's MLflow /invocations answers are the CLI's (quantized)"; \
 	 docker stop -t 20 $$cid >/dev/null; status=$$(docker wait $$cid); \
 	 echo "docker-run: docker stop: the server exited with status $$status"; [ "$$status" = 0 ]
+
+# --- without Python: the quantized model as integer-only C ---------------------------
+EXPORT := $(A)/c
+TEST_CSV := $(A)/test.csv
+EDGE := $(A)/edge/housing-edge
+# -mgeneral-regs-only: any floating point in the kernel is a compile error
+KERNEL_FLAGS := -std=c99 -pedantic -Wall -Wextra -Werror -O2 -mgeneral-regs-only -ffreestanding
+EDGE_FLAGS := -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror
+# a compiler from the distribution's packages, installed when missing: $(1) the command,
+# $(2) the packages
+NEED = command -v $(1) >/dev/null || { echo "$@: installing $(2)"; \
+  { apt-get install -y -qq $(2) || { apt-get update -qq && apt-get install -y -qq $(2); }; } \
+  >/dev/null 2>&1 || { echo "$@: needs $(1): apt-get install $(2)" >&2; exit 1; }; }
+
+export: $(EXPORT)/.checked ## integer-only C of the quantized model in artifacts/c, compiled and checked on the test split
+
+$(EXPORT)/housing_model.h: $(QUANT) housing/export.py housing/integer.py $(wildcard housing/c/*) $(COMMON)
+	$(PY) -m housing export --c $(EXPORT) --model $(QUANT)
+
+$(TEST_CSV): $(SPLIT) housing/data.py $(COMMON)
+	$(PY) -m housing data --sample-from $(SPLIT) --sample $@ --sample-rows 0
+
+$(EXPORT)/.checked: $(EXPORT)/housing_model.h $(TEST_CSV)
+	@$(call NEED,gcc,gcc)
+	gcc $(KERNEL_FLAGS) -c $(EXPORT)/housing_model.c -o $(EXPORT)/kernel.o
+	gcc $(EDGE_FLAGS) -O2 -I $(EXPORT) housing/c/edge.c $(EXPORT)/kernel.o -o $(EXPORT)/housing-edge
+	cmp <($(EXPORT)/housing-edge < $(TEST_CSV)) \
+	    <($(PY) -m housing predict --integer --model $(QUANT) < $(TEST_CSV) 2>/dev/null)
+	@echo "export: the C kernel, compiled with no floating point, predicts all" \
+	  "$$(($$(wc -l < $(TEST_CSV)) - 1)) test rows exactly as housing predict --integer does"
+	@touch $@
+
+# m2cgen, which export-size compares against, in its own environment (never requirements.txt)
+SIZE_VENV := .venv-export-size
+SIZE_TOOLS := $(shell grep -E '^(numpy|scikit-learn)==' requirements.txt) m2cgen==0.10.0
+
+export-size: $(EXPORT)/housing_model.h $(FLOAT) ## print flash bytes on a Cortex-M0 against m2cgen's float C
+	@$(call NEED,arm-none-eabi-gcc,gcc-arm-none-eabi libnewlib-arm-none-eabi)
+	@[ "$$(cat $(SIZE_VENV)/.tools 2>/dev/null)" = "$(SIZE_TOOLS)" ] || { \
+	  python3 -m venv $(SIZE_VENV) && \
+	  $(SIZE_VENV)/bin/pip install --disable-pip-version-check -q $(SIZE_TOOLS) && \
+	  echo "$(SIZE_TOOLS)" > $(SIZE_VENV)/.tools; }
+	PYTHONPATH=$(CURDIR) $(SIZE_VENV)/bin/python tests/bench/export_size.py --export $(EXPORT) \
+	  --model $(FLOAT)
+
+docker-edge: $(A)/edge/image.id ## a FROM scratch image: one static binary, the C kernel and a CSV reader (EDGE_IMAGE)
+
+$(EDGE): $(EXPORT)/.checked housing/c/edge.c
+	@$(call NEED,musl-gcc,musl-tools)
+	@mkdir -p $(@D)
+	musl-gcc $(EDGE_FLAGS) -Os -static -s -I $(EXPORT) housing/c/edge.c $(EXPORT)/housing_model.c -o $@
+
+define EDGE_DOCKERFILE
+FROM scratch
+COPY housing-edge /housing-edge
+ENTRYPOINT ["/housing-edge"]
+endef
+export EDGE_DOCKERFILE
+
+$(A)/edge/image.id: $(EDGE) $(TEST_CSV) $(PARAMS)/EDGE_IMAGE
+	printf '%s\n' "$$EDGE_DOCKERFILE" | docker build -q -f - --iidfile $(SCRATCH)/edge.id \
+	  -t $(EDGE_IMAGE) $(A)/edge >/dev/null
+	@size=$$(docker image inspect -f '{{.Size}}' $(EDGE_IMAGE)); \
+	 echo "docker-edge: $(EDGE_IMAGE) is $$size bytes (goal: under 1 MB, 1000000)"; \
+	 [ "$$size" -lt 1000000 ]
+	cmp <(docker run -i --rm --network none --read-only $(EDGE_IMAGE) < $(TEST_CSV)) \
+	    <($(PY) -m housing predict --integer --model $(QUANT) < $(TEST_CSV) 2>/dev/null)
+	@echo "docker-edge: its predictions of the test split are housing predict --integer's"
+	mv $(SCRATCH)/edge.id $@
 
 ## Serving parameters (make serve PORT=9000 WORKERS=4)
 HOST ?= 127.0.0.1

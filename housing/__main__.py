@@ -15,6 +15,7 @@ STAGES = {
     "info": "a model card: parameters, training ranges, lineage and test metrics",
     "serve": "serve the models over HTTP (Open Inference Protocol, MLflow scoring)",
     "client": "send rows to a running server and print its predictions",
+    "export": "the quantized model as integer-only C (--c DIR)",
     "demo": "both models on the bundled sample rows, beside the truth",
 }
 

@@ -1,0 +1,87 @@
+"""Stage 6: the quantized model as integer-only C99, for hosts without Python or an FPU.
+
+    python -m housing export --c DIR [--model artifacts/models/quantized.npz]
+
+Writes DIR/housing_model.h (the formats and constants of this model), DIR/housing_model.c
+(the kernel: fixed point in, fixed point out; no float or double, no allocation, no libc)
+and, kept apart for hosts that have floating point, DIR/housing_model_float.h (the
+conversions). The kernel computes exactly what ``housing predict --integer`` does.
+"""
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+from . import integer, store
+from .cli import Parser, UserError, atomic_write, command, display
+from .config import QUANTIZED_MODEL
+
+SOURCES = ("housing_model.c", "housing_model_float.h")  # the same for every model
+
+HEADER = """\
+/* {name}: California Housing's quantized linear model as integer-only C99.
+ * Written by `housing export --c` from {model} (sha256 {sha}); do not edit.
+ *
+ * Input:  x[j] = round(value_j * 2**s_j), halves away from zero, as an int32, for the
+ *         features in HOUSING_FEATURE_NAMES order, s_j in HOUSING_INPUT_SHIFTS; a value
+ *         that does not fit has no input (housing_model_float.h converts and checks).
+ * Output: the prediction in $100,000 times 2**HOUSING_OUT_FRACTION_BITS, an int64.
+ */
+#ifndef HOUSING_MODEL_H
+#define HOUSING_MODEL_H
+#include <stdint.h>
+
+#define HOUSING_N_FEATURES {n}
+#define HOUSING_OUT_FRACTION_BITS {out}
+#define HOUSING_FEATURE_NAMES {{{names}}}
+#define HOUSING_INPUT_SHIFTS {{{input_shifts}}}
+#define HOUSING_INPUT_SCALE_VALUES {{{scales}}}
+
+/* the kernel's constants: stored codes less the zero point, the shift that moves each
+ * term to the accumulator's fraction, the intercept in its units, and the shared scale
+ * as a multiplier and right shift */
+#define HOUSING_CODES {{{codes}}}
+#define HOUSING_SHIFTS {{{shifts}}}
+#define HOUSING_INTERCEPT INT64_C({intercept})
+#define HOUSING_MULTIPLIER UINT64_C({multiplier})
+#define HOUSING_RSHIFT {rshift}
+
+int64_t housing_predict(const int32_t x[HOUSING_N_FEATURES]);
+#endif
+"""
+
+
+def header(kernel, features, source):
+    """The text of housing_model.h: a ``integer.Kernel``, the feature names, and the
+    model file it came from (its name and the sha256 of its bytes)."""
+    k, join = kernel, ", ".join
+    return HEADER.format(
+        name="housing_model.h", model=Path(source).name, n=len(k.codes), out=integer.OUT,
+        sha=hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16],
+        names=join(f'"{f}"' for f in features), input_shifts=join(map(str, k.input_shifts)),
+        scales=join(f"0x1p{s}" for s in k.input_shifts), codes=join(map(str, k.codes)),
+        shifts=join(map(str, k.shifts)), intercept=k.intercept, multiplier=k.multiplier,
+        rshift=k.rshift)
+
+
+def _parser():
+    p = Parser(prog="housing export", description=__doc__.splitlines()[0])
+    p.add_argument("--c", metavar="DIR", required=True, help="the folder to write the C into")
+    p.add_argument("--model", default=QUANTIZED_MODEL, help="the quantized model, .npz")
+    return p
+
+
+@command("housing export")
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    model = store.load_model(args.model, kind="quantized")
+    out = Path(args.c)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{display(out)}: cannot create the folder ({e.strerror})") from None
+    atomic_write(out / "housing_model.h",
+                 header(model.kernel, model.features, args.model).encode())
+    for name in SOURCES:
+        atomic_write(out / name, (resources.files("housing") / "c" / name).read_bytes())
+    print(f"export: {len(SOURCES) + 1} files of integer-only C -> {display(out)}")
+    return 0
