@@ -57,9 +57,13 @@ $(PARAMS)/%:
 .PHONY: help all data train quantize report report-check test bench clean docker docker-run lint \
         clients serve docker-serve bench-serve mutation export export-size docker-edge
 
+# the variables a target's help line may name, shown by their values
+HELP_VARIABLES = FIGURE EXPORT METRICS
+
 help: ## list the targets
 	@echo "make all runs the pipeline; make test runs the tests. Targets:"
-	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 16
+	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) \
+	  $(foreach v,$(HELP_VARIABLES),| sed 's|$$($(v))|$($(v))|g') | expand -t 16
 	@echo "Parameters: SEED=$(SEED) TEST_SIZE=$(TEST_SIZE) BITS=$(BITS) METHOD=$(METHOD) IMAGE=$(IMAGE) BASE_IMAGE=$(BASE_IMAGE)"
 	@echo "Serving: HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS)"
 
@@ -69,7 +73,7 @@ data: $(SPLIT) ## load, check and split the data set
 train: $(FLOAT) ## fit the float model
 quantize: $(QUANT) ## quantize it (BITS, METHOD)
 
-report: $(METRICS) ## write the README's tables and $(FIGURE) from metrics.json
+report: $(METRICS) ## write the README's tables and $(FIGURE) from $(METRICS)
 	$(PY) -m housing render --metrics $(METRICS) --readme README.md --figure $(FIGURE)
 
 report-check: $(METRICS) ## fail if the README's tables or figure differ from metrics.json
@@ -95,7 +99,7 @@ $(QUANT): $(FLOAT) $(SPLIT) $(COMMON) $(PARAMS)/BITS $(PARAMS)/METHOD
 $(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py $(COMMON)
 	$(PY) -m housing report --data $(SPLIT) --float $(FLOAT) --quantized $(QUANT) --metrics $@
 
-test: $(ENV_STAMP) ## run the test suite (offline, about a minute)
+test: $(ENV_STAMP) ## run the test suite (offline; it needs gcc, and the data set's cache for the README's examples)
 	$(PY) -m pytest -q
 
 # What the benchmarks compare against, pinned here and installed only by `make bench` into
@@ -182,7 +186,7 @@ NEED = command -v $(1) >/dev/null || { echo "$@: installing $(2)"; \
   { apt-get install -y -qq $(2) || { apt-get update -qq && apt-get install -y -qq $(2); }; } \
   >/dev/null 2>&1 || { echo "$@: needs $(1): apt-get install $(2)" >&2; exit 1; }; }
 
-export: $(EXPORT)/.checked ## integer-only C of the quantized model in artifacts/c, compiled and checked on the test split
+export: $(EXPORT)/.checked ## integer-only C of the quantized model in $(EXPORT), compiled and checked on the test split
 
 $(EXPORT)/housing_model.h: $(QUANT) housing/export.py housing/integer.py $(wildcard housing/c/*) $(COMMON)
 	$(PY) -m housing export --c $(EXPORT) --model $(QUANT)

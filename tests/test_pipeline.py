@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from housing import store
-from bench.repo import copy_repo, plain_env
+from bench.repo import PARAMETERS, copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 from housing.quantize import METHODS
 
@@ -81,6 +81,9 @@ def test_the_readme_parameter_table_shows_the_config_defaults():
 
 def test_help_lists_each_target_on_one_line():
     lines = make(ROOT, "help").stdout.splitlines()
+    assert not [line for line in lines if "$(" in line]  # variables shown by their values
+    assert "  report        write the README's tables and .github/r2_vs_bits.svg from " \
+           "artifacts/metrics.json" in lines
     for target in ("all", "test", "report", "report-check", "clean", "bench", "docker",
                    "docker-run", "lint"):
         assert sum(line.split()[0] == target for line in lines if line.startswith("  ")) == 1
@@ -180,3 +183,16 @@ def test_a_base_image_given_once_is_used_by_later_docker_targets(sandbox):
     assert "docker build --build-arg BASE_IMAGE=mirror.example/python:3.11 " in run
     reset = make(sandbox, "-n", "docker-run", "BASE_IMAGE=").stdout.replace("\\\n", " ")
     assert "docker build --build-arg NUMPY_VERSION=" in " ".join(reset.split())
+
+
+def test_parameters_the_caller_exported_do_not_reach_a_tests_make(sandbox, monkeypatch):
+    # a user who exports BITS, METHOD or BASE_IMAGE once must not change what the tests'
+    # own make runs do: each runs at the defaults it states
+    assert {"BITS", "METHOD", "BASE_IMAGE", "SEED"} <= PARAMETERS
+    monkeypatch.setenv("BITS", "4")
+    monkeypatch.setenv("METHOD", "minmax")
+    monkeypatch.setenv("BASE_IMAGE", "elsewhere/python:3.11-slim")
+    make(sandbox, "all")
+    mx = json.loads((sandbox / "artifacts" / "metrics.json").read_text())
+    assert (mx["quantized"]["bits"], mx["quantized"]["auto"]) == (PARAMS.bits, True)
+    assert (sandbox / "artifacts" / "params" / "BASE_IMAGE").read_text() == "\n"

@@ -1,7 +1,6 @@
 """The HTTP server, started for real on a free local port, through both protocols."""
 import http.client
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -15,7 +14,7 @@ import pytest
 
 from housing import store
 from housing.config import FEATURES, ROOT
-from bench.repo import free_port, slow_clients
+from bench.repo import free_port, plain_env, slow_clients
 
 ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
                  [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],
@@ -30,7 +29,7 @@ def start(built, port, *extra, env=None):
     argv = [sys.executable, "-m", "housing", "serve", "--port", str(port), "--workers", "1",
             "--model", f"float={built['float']}",
             "--model", f"quantized={built['quantized']}", *extra]
-    env = dict(os.environ, **{"HOUSING_MAX_BODY": str(MAX_BODY), "HOUSING_BODY_TIMEOUT": "1",
+    env = dict(plain_env(), **{"HOUSING_MAX_BODY": str(MAX_BODY), "HOUSING_BODY_TIMEOUT": "1",
                               **(env or {})})
     out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=err)
@@ -477,7 +476,7 @@ def test_a_path_cannot_forge_a_log_line(built):
 def test_bad_settings_stop_start_up_with_one_line(built, argv, env, message):
     run = subprocess.run([sys.executable, "-m", "housing", "serve", *argv, "--model",
                           f"float={built['float']}", "--default", "float"], capture_output=True,
-                         text=True, cwd=ROOT, timeout=30, env=dict(os.environ, **env))
+                         text=True, cwd=ROOT, timeout=30, env=dict(plain_env(), **env))
     assert (run.returncode, run.stdout, run.stderr) == (2, "", f"housing serve: error: "
                                                                f"{message}\n")
 

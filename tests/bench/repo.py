@@ -1,6 +1,7 @@
 """What the benchmarks and the tests share: a copy of the repo to run make in (for the
 benchmark's `make all` and the pipeline tests), a clean environment, a free port."""
 import os
+import re
 import shutil
 import socket
 from contextlib import contextmanager
@@ -17,10 +18,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+# The Makefile's parameters (its `NAME ?= value` lines), which a user may export
+PARAMETERS = frozenset(re.findall(r"^([A-Z_]+) \?=", (ROOT / "Makefile").read_text(), re.M))
+
+
 def plain_env():
-    """This environment without what a parent make exports, so a make run here starts
-    afresh (no inherited flags, job server or MAKELEVEL)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS"))}
+    """This environment without what a parent make exports (flags, job server,
+    MAKELEVEL) or what a user exported of the Makefile's parameters (SEED, BITS,
+    BASE_IMAGE, ...) or of housing serve's settings (HOUSING_*), so a make run or a
+    server started here starts afresh, at the defaults."""
+    return {k: v for k, v in os.environ.items()
+            if not k.startswith(("MAKE", "MFLAGS", "HOUSING_")) and k not in PARAMETERS}
 
 
 def copy_repo(dest):

@@ -1,0 +1,144 @@
+"""The README, run: every `$ command` it shows with its output is run in a copy of the repo
+after the real pipeline (`make all`, which needs the data set's cache: scikit-learn's
+own, or $SCIKIT_LEARN_DATA), the `curl` ones against a real server, and the output
+compared: text line for line, JSON as parsed values. One placeholder: `localhost:8080`,
+the README's address, becomes the port the test's server listens on. And every make
+target and housing flag the README names exists."""
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from bench.repo import copy_repo, free_port, plain_env
+from housing.__main__ import STAGES
+from housing.config import ROOT
+
+README = (ROOT / "README.md").read_text()
+ADDRESS = "localhost:8080"  # the README's; the test's server has its own port
+
+
+def examples(text):
+    """[(command, expected output lines, line number)] of the `$ ` lines in fenced blocks."""
+    found, fenced, current = [], False, None
+    for no, line in enumerate(text.splitlines(), 1):
+        if line.startswith("```"):
+            fenced, current = not fenced, None
+        elif fenced and line.startswith("$ "):
+            current = (line[2:], [], no)
+            found.append(current)
+        elif fenced and current is not None:
+            current[1].append(line)
+    return found
+
+
+def code(text):
+    """Every piece of code in markdown ``text``: fenced lines and inline spans."""
+    pieces, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif fenced:
+            pieces.append(line)
+        else:
+            pieces += re.findall(r"`([^`]+)`", line)
+    return pieces
+
+
+def test_the_examples_are_found():
+    commands = [command for command, _, _ in examples(README)]
+    assert len(commands) >= 9 and sum("curl" in c for c in commands) >= 3
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    root = copy_repo(tmp_path_factory.mktemp("readme"))
+    shutil.copytree(ROOT / "tests" / "examples", root / "tests" / "examples")
+    run = subprocess.run(["make", "all"], cwd=root, env=plain_env(), capture_output=True,
+                         text=True)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(pipeline):
+    port = free_port()
+    log = open(pipeline / "serve.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "housing", "serve", "--port", str(port),
+                             "--workers", "1"], cwd=pipeline, env=plain_env(), stdout=log,
+                            stderr=log)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None, (pipeline / "serve.log").read_text()
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def same(expected, got):
+    if expected.startswith(("{", "[")):
+        try:
+            return json.loads(expected) == json.loads(got)
+        except json.JSONDecodeError:
+            return False
+    return expected == got
+
+
+@pytest.mark.parametrize("command, expected, no", examples(README),
+                         ids=[f"line{no}" for _, _, no in examples(README)])
+def test_each_example_prints_what_the_readme_shows(pipeline, server, command, expected, no):
+    assert shutil.which("curl") or "curl" not in command, "the curl examples need curl"
+    run = subprocess.run(["bash", "-c", command.replace(ADDRESS, f"127.0.0.1:{server}")],
+                         cwd=pipeline, env=plain_env(), capture_output=True, text=True,
+                         timeout=60)
+    # stderr's lines where the README shows them: before stdout's, or after (a summary or
+    # an error, which predict writes once its output is flushed)
+    got = run.stdout.splitlines()
+    notes = run.stderr.splitlines()
+    before = [line for line in notes if "ignoring columns" in line]
+    got = before + got + [line for line in notes if line not in before]
+    assert len(got) == len(expected) and all(map(same, expected, got)), (
+        f"README.md, line {no}: `{command}` printed\n" + "\n".join(got))
+
+
+def targets():
+    return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
+
+
+def test_every_make_target_the_readme_names_exists():
+    named = {m for piece in code(README) for m in re.findall(r"(?:^|[;&|(] *)make ([a-z][a-z-]*)",
+                                                             piece)}
+    assert len(named) >= 15
+    assert sorted(named - targets()) == []
+
+
+def help_flags(stage):
+    run = subprocess.run([sys.executable, "-m", "housing", stage, "--help"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    return set(re.findall(r"--[a-z][a-z0-9-]*", run.stdout))
+
+
+def test_every_flag_the_readme_gives_a_stage_is_one_it_accepts():
+    flags = {stage: help_flags(stage) for stage in STAGES}
+    used = []
+    for piece in code(README):
+        for stage, rest in re.findall(r"housing (\w+)((?: +[^ |<>;]+)*)", piece):
+            if stage in STAGES:
+                used += [(stage, flag) for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", rest)]
+    assert len(used) >= 10
+    assert [(s, f) for s, f in used if f not in flags[s]] == []
+    # and a flag named alone in the text belongs to some stage
+    alone = {f for piece in code(README) if piece.startswith("--")
+             for f in re.findall(r"^--[a-z][a-z0-9-]*", piece)}
+    assert sorted(f for f in alone if not any(f in s for s in flags.values())) == []
