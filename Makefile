@@ -35,8 +35,6 @@ FIGURE := .github/r2_vs_bits.svg
 IMAGE_ID := $(A)/image.id
 COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
           housing/model.py housing/store.py housing/quantize.py
-NUMPY_VERSION = $(shell sed -n 's/^numpy==//p' requirements.txt)
-GUNICORN_VERSION = $(shell sed -n 's/^gunicorn==//p' requirements.txt)
 DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 
 # Make tracks files, not variable values: each parameter is kept in a file under
@@ -79,9 +77,12 @@ report: $(METRICS) ## write the README's tables and $(FIGURE) from $(METRICS)
 report-check: $(METRICS) ## fail if the README's tables or figure differ from metrics.json
 	$(PY) -m housing render --check --metrics $(METRICS) --readme README.md --figure $(FIGURE)
 
-$(ENV_STAMP): requirements.txt
+# the package itself (editable, with scikit-learn for training) and the test tools, every
+# version at requirements.txt's pin
+$(ENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt
+	$(VENV)/bin/pip install --disable-pip-version-check -q -c requirements.txt \
+	  -r requirements.txt -e '.[train]'
 	touch $@
 
 $(SPLIT): housing/data.py $(COMMON) $(PARAMS)/SEED $(PARAMS)/TEST_SIZE $(ENV_STAMP)
@@ -133,10 +134,9 @@ bench-serve: $(FLOAT) $(QUANT) ## print figures: our server against MLServer and
 
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 
-$(IMAGE_ID): Dockerfile .dockerignore requirements.txt $(wildcard housing/*.py) \
+$(IMAGE_ID): Dockerfile .dockerignore requirements.txt pyproject.toml $(wildcard housing/*.py) \
              $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
 	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
-	  --build-arg NUMPY_VERSION=$(NUMPY_VERSION) --build-arg GUNICORN_VERSION=$(GUNICORN_VERSION) \
 	  --iidfile $(SCRATCH)/image.id -t $(IMAGE) .
 	mv $(SCRATCH)/image.id $@
 	@base=$$(docker image inspect -f '{{.Size}}' $(or $(BASE_IMAGE),$(DEFAULT_BASE)) 2>/dev/null || echo 0); \

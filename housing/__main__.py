@@ -5,6 +5,8 @@ Stages are imported on demand, so ``predict`` loads numpy and nothing heavier.
 import importlib
 import sys
 
+from . import __version__
+
 STAGES = {
     "data": "load, check and split the data set (scikit-learn)",
     "train": "fit the float model on the training split",
@@ -22,8 +24,11 @@ STAGES = {
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--version"]:
+        print(f"housing {__version__}")
+        return 0
     if argv[:1] in (["-h"], ["--help"]):
-        print("usage: python -m housing <stage> [options]\n\nstages:\n" + "".join(
+        print("usage: housing <stage> [options]  (or python -m housing ...; --version)\n\nstages:\n" + "".join(
             f"  {name:<9} {text}\n" for name, text in STAGES.items()), end="")
         return 0
     if not argv or argv[0] not in STAGES:

@@ -1,13 +1,16 @@
 """Paths and parameters in one place.
 
-Every path derives from ``ROOT``; every CLI flag defaults to a value here. The Makefile
+Every path derives from ``ROOT``, the folder the command runs in: the repository, where
+``make`` runs every stage, or /app in the image (so an installed ``housing`` command
+finds ``artifacts/`` where it runs, wherever the package lives). Every CLI flag defaults
+to a value here. The Makefile
 passes its own variables explicitly, and ``tests/test_pipeline.py`` checks that its
 defaults agree with ``PARAMS``.
 """
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path.cwd()
 ARTIFACTS = ROOT / "artifacts"
 # Temporaries of atomic writes: in the repo (so a rename into artifacts/ is atomic) but
 # outside artifacts/, so a killed run leaves nothing half-written there.

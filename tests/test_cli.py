@@ -167,3 +167,17 @@ def test_predict_s_choices_and_metavar():
     assert actions["format"].choices == ("auto", "csv", "json", "jsonl")
     assert actions["output"].choices == ("plain", "csv", "jsonl")
     assert actions["id"].metavar == "COLUMN"
+
+
+def test_the_installed_command_and_its_version(tmp_path):
+    # the `housing` script pip installed (make's editable install), run outside the repo
+    # the version is the package's one definition, as pyproject.toml reads it
+    script = ROOT / ".venv" / "bin" / "housing"
+    run = subprocess.run([script, "--version"], capture_output=True, text=True, cwd=tmp_path)
+    from housing import __version__
+    assert (run.returncode, run.stdout) == (0, f"housing {__version__}\n")
+    assert 'version = { attr = "housing.__version__" }' in (ROOT / "pyproject.toml").read_text()
+    run = subprocess.run([script, "predict"], capture_output=True, text=True, cwd=tmp_path,
+                         stdin=subprocess.DEVNULL)
+    assert run.stderr == ("housing predict: error: artifacts/models/quantized.npz: no such "
+                          "file; expected a model (run `make all` to build it)\n")

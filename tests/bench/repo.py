@@ -37,7 +37,8 @@ def copy_repo(dest):
     for name in ("housing", ".github"):
         shutil.copytree(ROOT / name, dest / name, copy_function=shutil.copy2,
                         ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("Makefile", "README.md", "requirements.txt", "Dockerfile", ".dockerignore"):
+    for name in ("Makefile", "README.md", "requirements.txt", "pyproject.toml", "Dockerfile",
+                 ".dockerignore"):
         shutil.copy2(ROOT / name, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
