@@ -15,12 +15,14 @@ memory stays flat whatever arrives.
 """
 import csv
 import difflib
+import gzip
 import itertools
 import json
 import math
 import operator
 import re
 import warnings
+import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -81,21 +83,21 @@ def describe(name, i):
     return "the unnamed first column (pandas' index)" if i == 0 else f"unnamed column {i + 1}"
 
 
-def match_columns(names, features, where, id_column=None):
+def match_columns(names, features, where, id_column=None, what="column"):
     """Columns for input ``names`` and model ``features``; UserError naming what is
-    missing (and the near-miss it probably was) or repeated."""
+    missing (and the near-miss it probably was) or repeated; ``what`` the inputs are."""
     names = tuple(names)
     for feature in features:
         if names.count(feature) > 1:
             first = names.index(feature)
             again = names.index(feature, first + 1)
-            raise UserError(f"{where}: column '{feature}' appears twice "
-                            f"(columns {first + 1} and {again + 1})")
+            raise UserError(f"{where}: {what} '{feature}' appears twice "
+                            f"({what}s {first + 1} and {again + 1})")
     missing = [f for f in features if f not in names]
     if missing:
         others = [n for n in names if n not in features]
         hints = [f"{near!r} looks like {f}" for f in missing for near in _near(f, others)]
-        raise UserError(f"{where}: missing column{'s' * (len(missing) > 1)} "
+        raise UserError(f"{where}: missing {what}{'s' * (len(missing) > 1)} "
                         f"{', '.join(missing)}" + (f" ({'; '.join(hints)})" if hints else "")
                         + f"; expected {', '.join(features)}")
     id_index = None
@@ -264,12 +266,23 @@ def read_json(stream, features, source, id_column=None):
         raise UserError(f"{source}: a JSON document over {MAX_DOCUMENT:,} bytes; for more "
                         f"rows, write JSON Lines (df.to_json(orient='records', lines=True))")
     doc = parse_json(data, source)
+    if isinstance(doc, dict) and isinstance(doc.get("schema"), dict):
+        doc = doc.get("data")  # pandas' table orientation: records, the index among them
+    elif (isinstance(doc, dict) and doc and "data" not in doc
+          and all(isinstance(v, dict) for v in doc.values())):
+        if set(features) <= doc.keys():  # orient="columns": column -> {row label: value}
+            labels = list(next(iter(doc.values())))
+            doc = [{name: values.get(label) for name, values in doc.items()} for label in labels]
+        else:  # orient="index": row label -> record
+            doc = list(doc.values())
     if isinstance(doc, list):
         if not doc:
             raise UserError(f"{source}: no records; expected at least one")
         if not isinstance(doc[0], dict):
+            hint = (" (pandas' values orientation has no column names: write "
+                    "df.to_json(orient=\"records\"))" if isinstance(doc[0], list) else "")
             raise UserError(f"{source}, record 1: expected an object of feature values, "
-                            f"got {type_name(doc[0])}")
+                            f"got {type_name(doc[0])}{hint}")
         columns = match_columns(list(doc[0]), features, f"{source}, record 1", id_column)
         return columns, _batches(doc, columns, list(features), lambda no: f"{source}, record {no}")
     if isinstance(doc, dict) and "data" in doc:
@@ -426,14 +439,19 @@ def _loadtxt(lines, columns, width):
     return X if np.isfinite(X).all() else None
 
 
-def read_csv(stream, features, source, id_column=None):
+def read_csv(stream, features, source, id_column=None, bare=False):
     """(Columns, iterator of Chunks) of a binary CSV stream: a header naming the columns,
-    then rows. ``source`` names the stream in errors."""
+    then rows. ``source`` names the stream in errors. ``bare``: a first line of numbers
+    is a row, the features in the model's order, with no header (SageMaker's CSV)."""
     blocks = line_blocks(stream, source)
     for no, lines in blocks:
         for i, line in enumerate(lines):
             if line.strip():
-                columns = csv_columns(line, features, source, id_column, no + i)
+                if bare and all(DECIMAL.fullmatch(v.strip()) for v in _split(line)):
+                    columns = Columns(tuple(features), tuple(range(len(features))))
+                    i -= 1  # this line is a row
+                else:
+                    columns = csv_columns(line, features, source, id_column, no + i)
                 rest = itertools.chain([(no + i + 1, lines[i + 1:])], blocks)
                 return columns, _csv_chunks(rest, columns, source)
     raise UserError(f"{source}: empty input; expected a header naming the columns "
@@ -533,13 +551,34 @@ READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl}
 
 
 def read(stream, features, source, fmt="auto", id_column=None):
-    """(Columns, iterator of Chunks) of a binary ``stream`` in format ``fmt``. ``auto``
+    """(Columns, iterator of Chunks) of a binary ``stream`` in format ``fmt``, gzip-
+    compressed or not (told by its content); Parquet is refused by name. ``auto``
     decides by the first byte that is not whitespace (or a byte-order mark): '[' is a JSON
-    array of records; '{' is JSON Lines when the first line alone is a record, pandas'
-    split orientation otherwise; anything else is CSV."""
+    array of records; '{' is JSON Lines when the first line alone is a record of values, a
+    document in one of pandas' orientations otherwise; anything else is CSV."""
+    head = stream.read(4)
+    if head.startswith(b"PAR1"):
+        raise UserError(f"{source}: a Parquet file, which is not read here; expected CSV or "
+                        f"JSON: pd.read_parquet(path).to_csv(\"rows.csv\") converts it")
+    stream = Replay(head, stream)
+    if head.startswith(b"\x1f\x8b"):  # gzip, by its content, whatever the name
+        stream = Gunzip(stream, source)
     if fmt == "auto":
         stream, fmt = sniff(stream)
     return READERS[fmt](stream, features, source, id_column)
+
+
+class Gunzip:
+    """A gzip-compressed binary stream, read decompressed; damage is a UserError."""
+
+    def __init__(self, stream, source):
+        self.file, self.source = gzip.GzipFile(fileobj=stream, mode="rb"), source
+
+    def read(self, n=-1):
+        try:
+            return self.file.read(n)
+        except (OSError, EOFError, zlib.error) as e:
+            raise UserError(f"{self.source}: not valid gzip data ({e})") from None
 
 
 def sniff(stream):
@@ -563,12 +602,14 @@ def sniff(stream):
 
 
 def _is_record(line):
-    """Whether ``line`` alone is a JSON object that is not pandas' split orientation."""
+    """Whether ``line`` alone is a JSON object of values, not a whole document in one of
+    pandas' orientations (split, index, columns, table), whose values are objects or arrays."""
     try:
         value = parse_json(line, "")
     except UserError:
         return False
-    return isinstance(value, dict) and not {"columns", "data"} <= value.keys()
+    return isinstance(value, dict) and not any(isinstance(v, (dict, list))
+                                               for v in value.values())
 
 
 class Replay:
