@@ -368,3 +368,54 @@ def test_all_rows_holds_a_small_table_whole_or_names_its_first_bad_row():
     with pytest.raises(p.UserError) as e:
         rows.all_rows(rows.read(io.BytesIO(text), FEATURES, "t.csv")[1])
     assert str(e.value) == "t.csv, line 3, column 'MedInc': expected a number, got 'x'"
+
+
+# pandas' to_json orientations, as its documentation shows them for a frame of ROWS with
+# the target: each is read as the same rows
+FRAME = [dict(zip(FEATURES, r), MedHouseVal=t) for r, t in zip(ROWS.tolist(), [1.5, 2.5, 3.5])]
+COLUMNS = list(FEATURES) + ["MedHouseVal"]
+ORIENTS = {
+    "records": FRAME,
+    "split": {"columns": COLUMNS, "index": [0, 1, 2],
+              "data": [[r[c] for c in COLUMNS] for r in FRAME]},
+    "index": {str(i): r for i, r in enumerate(FRAME)},
+    "columns": {c: {str(i): r[c] for i, r in enumerate(FRAME)} for c in COLUMNS},
+    "table": {"schema": {"fields": [{"name": "index", "type": "integer"}],
+                         "primaryKey": ["index"], "pandas_version": "1.4.0"},
+              "data": [dict(index=i, **r) for i, r in enumerate(FRAME)]},
+}
+
+
+@pytest.mark.parametrize("orient", ORIENTS)
+@pytest.mark.parametrize("indent", [None, 2])
+def test_every_pandas_orientation_with_column_names(capsys, monkeypatch, built, orient, indent):
+    text = json.dumps(ORIENTS[orient], indent=indent).encode()
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], text)
+    assert rc == 0 and np.allclose([float(v) for v in out.split()],
+                                   formula(built["quantized"]), rtol=0, atol=1e-12)
+
+
+def test_the_values_orientation_and_parquet_get_what_to_do(capsys, monkeypatch, built):
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"],
+                               json.dumps(ROWS.tolist()).encode())
+    assert (rc, err) == (2, "housing predict: error: <stdin>, record 1: expected an object of "
+                            "feature values, got an array (pandas' values orientation has no "
+                            "column names: write df.to_json(orient=\"records\"))\n")
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], b"PAR1\x15\x04")
+    assert (rc, err) == (2, "housing predict: error: <stdin>: a Parquet file, which is not read "
+                            "here; expected CSV or JSON: pd.read_parquet(path).to_csv("
+                            "\"rows.csv\") converts it\n")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_gzip_is_told_by_content_and_damage_is_one_line(capsys, monkeypatch, built, fmt):
+    import gzip
+    text = (",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in ROWS.tolist())
+            if fmt == "csv" else "\n".join(json.dumps(r) for r in FRAME)) + "\n"
+    plain = run_predict(capsys, monkeypatch, built["quantized"], text.encode())
+    packed = gzip.compress(text.encode())
+    assert run_predict(capsys, monkeypatch, built["quantized"], packed) == plain
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], packed[:-12])
+    assert (rc, err.splitlines()[-1]) == (2, "housing predict: error: <stdin>: not valid gzip "
+                                             "data (Compressed file ended before the "
+                                             "end-of-stream marker was reached)")
