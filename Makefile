@@ -279,11 +279,20 @@ lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
 CLIENTS_VENV := .venv-clients
 CLIENTS := tritonclient[http]==2.73.0 kserve==0.21.0
 
-clients: ## install tritonclient and KServe's client into .venv-clients, for the serving tests
+# MLServer's codecs and MLflow's serving-input helper, which build the requests their users
+# send: a second environment, as MLServer's pins conflict with KServe's
+CODECS_VENV := .venv-codecs
+CODECS := mlserver==1.7.1 mlflow-skinny==3.17.2 pandas==3.1.1
+
+clients: ## install the clients people call servers with (tritonclient, KServe, MLServer's codecs, MLflow), for the serving tests
 	@[ "$$(cat $(CLIENTS_VENV)/.tools 2>/dev/null)" = "$(CLIENTS)" ] || { \
 	  python3 -m venv $(CLIENTS_VENV) && \
 	  $(CLIENTS_VENV)/bin/pip install --disable-pip-version-check -q $(foreach c,$(CLIENTS),'$(c)') && \
 	  echo "$(CLIENTS)" > $(CLIENTS_VENV)/.tools; }
+	@[ "$$(cat $(CODECS_VENV)/.tools 2>/dev/null)" = "$(CODECS)" ] || { \
+	  python3 -m venv $(CODECS_VENV) && \
+	  $(CODECS_VENV)/bin/pip install --disable-pip-version-check -q $(CODECS) && \
+	  echo "$(CODECS)" > $(CODECS_VENV)/.tools; }
 
 # Mutation testing: mutmut, pinned here and installed only by this target (with the
 # runtime pins) into its own environment. It mutates a copy of housing/ under $(SCRATCH)

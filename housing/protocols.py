@@ -4,8 +4,11 @@ Open Inference Protocol (KServe's "V2", Triton, Seldon MLServer), REST: an infer
 holds ``inputs``, either one tensor of shape [n, n_features] in the model's feature order
 or one tensor per feature, named after it, of shape [n] or [n, 1]; datatypes FP64, FP32,
 INT64 or INT32, each value checked against its datatype's range; ``data`` flat (row-major)
-or nested. MLflow's scoring protocol: ``dataframe_split``, ``dataframe_records``,
-``instances`` or ``inputs`` in JSON, or CSV.
+or nested, or binary after the JSON (Triton's binary tensor data extension, which KServe's
+clients speak too). Per-feature tensors that are not features (a target, pandas' index)
+are ignored, as CSV and JSON columns are. MLflow's scoring protocol: ``dataframe_split``,
+``dataframe_records``, ``instances`` or ``inputs`` in JSON (``params`` beside it is
+ignored: the model takes none), or CSV, with a header or SageMaker's bare rows.
 
 Every field is checked for its JSON type, and values pass ``rows.number``, so a request
 gets the command line's words for the command line's mistakes.
@@ -23,6 +26,7 @@ from .rows import Columns, match_columns, type_name
 
 INPUT = "features"  # the one [n, n_features] input tensor; OUTPUT is the target's name
 DATATYPES = tuple(rows.LIMITS)
+BINARY = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4"}  # little-endian
 MLFLOW_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 BODY = "request body"
 
@@ -41,8 +45,30 @@ def _field(obj, key, kind, where, required=False):
 
 # --- Open Inference Protocol --------------------------------------------------------
 
-def oip_rows(request, features):
-    """X of shape (n, n_features) from an infer request (parsed JSON)."""
+class Binary:
+    """The bytes after an infer request's JSON header, taken by the inputs in order."""
+
+    def __init__(self, data=b""):
+        self.data, self.at = data, 0
+
+    def take(self, size, where):
+        left = len(self.data) - self.at
+        if type(size) is not int or not 0 <= size <= left:
+            raise UserError(f"{where}: 'binary_data_size' should be a byte count of at most "
+                            f"the {left} binary bytes left, got {size!r}")
+        self.at += size
+        return self.data[self.at - size:self.at]
+
+    def done(self):
+        if self.at != len(self.data):
+            raise UserError(f"{BODY}: {len(self.data) - self.at} bytes of binary data after "
+                            f"the last input's")
+
+
+def oip_rows(request, features, blob=None):
+    """(X of shape (n, n_features), names of inputs ignored) from an infer request
+    (parsed JSON) and the ``Binary`` data after it."""
+    blob = blob or Binary()
     if not isinstance(request, dict):
         raise UserError(f"{BODY}: expected an object with 'inputs', got {type_name(request)}")
     _field(request, "id", str, BODY)
@@ -53,43 +79,49 @@ def oip_rows(request, features):
             raise UserError(f"{where}: expected an object, got {type_name(output)}")
         if _field(output, "name", str, where, required=True) != TARGET:
             raise UserError(f"{where}: no output named {output['name']!r}; expected {TARGET}")
+        _field(output, "parameters", dict, where)
     inputs = _field(request, "inputs", list, BODY, required=True)
     if not inputs:
         raise UserError(f"{BODY}: 'inputs' is empty; expected at least one tensor")
     if len(inputs) == 1:
-        name, X = tensor(inputs[0], features, 0)
+        name, X = tensor(inputs[0], features, 0, blob)
+        blob.done()
         if X.ndim != 2 or X.shape[1] != len(features):
             raise UserError(f"input '{name}': expected shape [n, {len(features)}] (the "
                             f"features in the model's order: {', '.join(features)}), got "
                             f"{list(X.shape)}")
-        return X
-    columns = {}
+        return X, []
+    names = []
     for i, t in enumerate(inputs):
-        name, x = tensor(t, features, i)
-        if name not in features:
-            raise UserError(f"input '{name}': not a feature; expected one tensor of shape "
-                            f"[n, {len(features)}], or one per feature named "
-                            f"{', '.join(features)}")
-        if name in columns:
-            raise UserError(f"input '{name}': given twice")
+        if not isinstance(t, dict):
+            raise UserError(f"{BODY}, input {i + 1}: expected a tensor object, got "
+                            f"{type_name(t)}")
+        names.append(_field(t, "name", str, f"{BODY}, input {i + 1}", required=True))
+    columns = match_columns(names, features, BODY, what="input")  # a misspelt one is refused
+    by_name = {}
+    for i, t in enumerate(inputs):
+        if i not in columns.index:  # not a feature: ignored, its binary bytes skipped
+            size = (t.get("parameters") or {}).get("binary_data_size")
+            if size is not None:
+                blob.take(size, f"input {names[i]!r}")
+            continue
+        name, x = tensor(t, features, i, blob)
         if x.ndim == 2 and x.shape[1] == 1:
             x = x[:, 0]
         if x.ndim != 1:
             raise UserError(f"input '{name}': expected shape [n] or [n, 1], got {list(x.shape)}")
-        columns[name] = x
-    missing = [f for f in features if f not in columns]
-    if missing:
-        raise UserError(f"{BODY}: missing input{'s' * (len(missing) > 1)} "
-                        f"{', '.join(missing)}; expected one tensor per feature")
-    lengths = {len(x) for x in columns.values()}
+        by_name[name] = x
+    blob.done()
+    lengths = {len(x) for x in by_name.values()}
     if len(lengths) > 1:
         raise UserError(f"{BODY}: the feature tensors differ in length "
-                        f"({', '.join(f'{k} {len(v)}' for k, v in columns.items())})")
-    return np.column_stack([columns[f] for f in features])
+                        f"({', '.join(f'{k} {len(v)}' for k, v in by_name.items())})")
+    return np.column_stack([by_name[f] for f in features]), [n for n in names if n not in by_name]
 
 
-def tensor(t, features, i):
-    """(name, array of the tensor's shape, float64) of input tensor ``t``, the i-th."""
+def tensor(t, features, i, blob):
+    """(name, array of the tensor's shape, float64) of input tensor ``t``, the i-th; its
+    values are its 'data', or its 'binary_data_size' bytes of ``blob``."""
     if not isinstance(t, dict):
         raise UserError(f"{BODY}, input {i + 1}: expected a tensor object, got {type_name(t)}")
     name = _field(t, "name", str, f"{BODY}, input {i + 1}", required=True)
@@ -102,16 +134,30 @@ def tensor(t, features, i):
     if not 1 <= len(shape) <= 2 or not all(type(d) is int and d >= 0 for d in shape):
         raise UserError(f"{where}: expected 'shape', one or two sizes (as [n, "
                         f"{len(features)}] or [n]), got {rows.shown(str(shape))}")
-    flat = _flatten(_field(t, "data", list, where, required=True), where)
     size = math.prod(shape)
-    if len(flat) != size:
-        raise UserError(f"{where}: shape {shape} holds {size} values, 'data' has {len(flat)}")
     width = shape[-1] if shape[-1] == len(features) and len(shape) == 2 else None
 
     def at(k):
         return (f"{where}, row {k // width + 1}, column '{features[k % width]}'" if width
                 else f"{where}, element {k + 1}")
-    return name, rows.numbers(flat, at, datatype).reshape(shape)
+    binary = (_field(t, "parameters", dict, where) or {}).get("binary_data_size")
+    if binary is None:
+        flat = _flatten(_field(t, "data", list, where, required=True), where)
+        if len(flat) != size:
+            raise UserError(f"{where}: shape {shape} holds {size} values, 'data' has "
+                            f"{len(flat)}")
+        return name, rows.numbers(flat, at, datatype).reshape(shape)
+    dtype = np.dtype(BINARY[datatype])
+    if "data" in t or binary != size * dtype.itemsize:  # checked before a byte is read
+        raise UserError(f"{where}: shape {shape} of {datatype} takes {size * dtype.itemsize} "
+                        f"binary bytes, and no 'data'; got 'binary_data_size' {binary!r}"
+                        + (" and 'data'" if "data" in t else ""))
+    x = np.frombuffer(blob.take(binary, where), dtype).astype(np.float64)
+    bad = np.flatnonzero(~np.isfinite(x))
+    if len(bad):
+        raise UserError(f"{at(int(bad[0]))}: expected a finite number ({datatype}), got "
+                        f"{float(x[bad[0]])!r}")
+    return name, x.reshape(shape)
 
 
 def _flatten(data, where):
@@ -129,23 +175,45 @@ def oip_request(X):
                         "data": X.ravel().tolist()}]}
 
 
-def oip_response(name, request, y):
-    """The infer response: one FP64 output of shape [n], and the request's id."""
-    out = {"model_name": name, "outputs": [{"name": TARGET, "datatype": "FP64",
-                                            "shape": [len(y)], "data": y.tolist()}]}
+def binary_output(request):
+    """Whether the response's output is to be binary: the output's own 'binary_data'
+    parameter if it names one, else the request's 'binary_data_output'."""
+    asked = (request.get("parameters") or {}).get("binary_data_output") is True
+    for output in request.get("outputs") or []:
+        asked = (output.get("parameters") or {}).get("binary_data", asked) is True
+    return asked
+
+
+def oip_response(name, request, y, parameters):
+    """(the infer response's JSON, its binary part): one FP64 output of shape [n], as
+    data or, when the request asks for it, as binary bytes; the request's id."""
+    out = {"name": TARGET, "datatype": "FP64", "shape": [len(y)]}
+    blob = y.astype("<f8").tobytes() if binary_output(request) else b""
+    if blob:
+        out["parameters"] = {"binary_data_size": len(blob)}
+    else:
+        out["data"] = y.tolist()
+    answer = {"model_name": name, "outputs": [out], "parameters": parameters}
     if "id" in request:
-        out["id"] = request["id"]
-    return out
+        answer["id"] = request["id"]
+    return answer, blob
 
 
 # --- MLflow scoring protocol --------------------------------------------------------
 
 def mlflow_rows(body, content_type, features):
-    """A rows.Chunk of an /invocations body, JSON or CSV."""
+    """(a rows.Chunk of an /invocations body, JSON or CSV; whether it gave 'params')."""
     if content_type == "text/csv":
-        return rows.merge(rows.read_csv(io.BytesIO(body), features, BODY)[1])
+        return rows.merge(rows.read_csv(io.BytesIO(body), features, BODY, bare=True)[1]), False
     doc = rows.parse_json(body, BODY)
     keys = [k for k in MLFLOW_KEYS if isinstance(doc, dict) and k in doc]
+    params = isinstance(doc, dict) and _field(doc, "params", dict, BODY) is not None
+    if params:
+        doc = {k: v for k, v in doc.items() if k != "params"}  # the model takes none
+    return _mlflow(doc, keys, features), params
+
+
+def _mlflow(doc, keys, features):
     if len(keys) != 1 or len(doc) != 1:
         got = ", ".join(map(repr, doc)) if isinstance(doc, dict) else type_name(doc)
         raise UserError(f"{BODY}: expected an object with one of {', '.join(MLFLOW_KEYS)}; "

@@ -11,19 +11,23 @@ in the environment as HOUSING_<NAME> (HOUSING_MAX_BODY=...); a flag wins.
 """
 import argparse
 import asyncio
+import gzip
+import hashlib
 import json
 import os
 import re
 import socket
 import sys
 import time
+import zlib
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
 from . import __version__, protocols, rows, store
 from .cli import Parser, UserError, bounded, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL, TARGET
-from .model import checked_predict
+from .model import checked_predict, outside
 from .rows import Chunk
 
 class HTTPError(UserError):
@@ -34,30 +38,62 @@ class HTTPError(UserError):
         self.status, self.headers = status, list(headers)
 
 
+class Request:
+    """What a handler sees: the path's match, the body (decompressed) and the headers."""
+
+    def __init__(self, scope, match, body):
+        self.scope, self.match, self.body = scope, match, body
+        self.kind = self.header(b"content-type").split(";")[0].strip().lower()
+
+    def header(self, name):
+        return header(self.scope, name)
+
+
+class Body(bytes):
+    """A response body that is not JSON: its bytes, content type and extra headers."""
+
+    def __new__(cls, data, kind, headers=()):
+        body = super().__new__(cls, data)
+        body.kind, body.headers = kind, list(headers)
+        return body
+
+
+GZIP_MIN = 1024  # bytes: smaller responses are sent as they are
+ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}  # deflate: zlib's
+ANSWERS = {"application/json": "application/json", "text/csv": "text/csv",
+           "application/jsonlines": "application/jsonlines", "*/*": "application/json",
+           "application/*": "application/json", "text/*": "text/csv"}
+
+
 class App:
     """The ASGI application: routes to handlers over loaded models.
 
-    models : dict of name -> model.Model; default : the name /invocations uses
-    max_body : bytes a request body may hold; body_timeout : seconds it may take to arrive
+    models : dict of name -> model.Model; versions : name -> its one version
+    default : the name /invocations uses; strict : refuse rows outside the training range
+    max_body : bytes a request body may hold, compressed or not; body_timeout : seconds
+    it may take to arrive
     """
 
-    def __init__(self, models, default, max_body=16 << 20, body_timeout=30.0, log=sys.stdout):
-        self.models, self.default, self.log = models, default, log
-        self.max_body, self.body_timeout = max_body, body_timeout
-        # (method, path pattern) -> handler(match, body, content type) -> (status, body,
-        # rows); tried in order, so the two that carry the load come first
+    def __init__(self, models, default, max_body=16 << 20, body_timeout=30.0, log=sys.stdout,
+                 versions=None, strict=False):
+        self.models, self.default, self.log, self.strict = models, default, log, strict
+        self.versions = versions or {name: "1" for name in models}
+        self.max_body, self.body_timeout, self.said_params = max_body, body_timeout, False
+        model = r"/v2/models/([^/]+)(?:/versions/([^/]+))?"
+        # (method, path pattern) -> handler(Request) -> (status, JSON or Body, rows);
+        # tried in order, so the two that carry the load come first
         routes = {
-            ("POST", r"/v2/models/([^/]+)/infer"): self.infer,
+            ("POST", model + "/infer"): self.infer,
             ("POST", r"/invocations"): self.invocations,
-            ("GET", r"/v2/health/live"): lambda *_: (200, {"live": True}, 0),
-            ("GET", r"/v2/health/ready"): lambda *_: (200, {"ready": True}, 0),
-            ("GET", r"/v2"): lambda *_: (200, {"name": "housing", "version": __version__,
-                                               "extensions": []}, 0),
-            ("GET", r"/v2/models/([^/]+)"): self.model_metadata,
-            ("GET", r"/v2/models/([^/]+)/ready"): self.model_ready,
-            ("GET", r"/ping"): lambda *_: (200, {"status": "ok"}, 0),
-            ("GET", r"/health"): lambda *_: (200, {"status": "ok"}, 0),
-            ("GET", r"/version"): lambda *_: (200, {"version": __version__}, 0),
+            ("GET", r"/v2/health/live"): lambda _: (200, {"live": True}, 0),
+            ("GET", r"/v2/health/ready"): lambda _: (200, {"ready": True}, 0),
+            ("GET", r"/v2"): lambda _: (200, {"name": "housing", "version": __version__,
+                                              "extensions": ["binary_tensor_data"]}, 0),
+            ("GET", model): self.model_metadata,
+            ("GET", model + "/ready"): self.model_ready,
+            ("GET", r"/ping"): lambda _: (200, {"status": "ok"}, 0),
+            ("GET", r"/health"): lambda _: (200, {"status": "ok"}, 0),
+            ("GET", r"/version"): lambda _: (200, {"version": __version__}, 0),
         }
         self.routes = [(method, re.compile(p + r"\Z"), h) for (method, p), h in routes.items()]
 
@@ -68,49 +104,71 @@ class App:
         method, path, headers, rows = scope["method"], scope["path"], [], 0
         try:
             handler, match = self.route(method, path)
-            kind = media_type(scope)
             body = await self.read_body(scope, receive) if method == "POST" else b""
-            status, answer, rows = handler(match, body, kind)
+            request = Request(scope, match, body)
+            status, answer, rows = handler(request)
         except HTTPError as e:
-            status, answer, headers = e.status, {"error": str(e)}, e.headers
+            status, answer, headers = e.status, self.error(path, e), e.headers
         except UserError as e:
-            status, answer = 400, {"error": str(e)}
+            status, answer = 400, self.error(path, e)
         except Exception as e:  # noqa: BLE001 - a bug of ours: one line, not a traceback
             status, answer = 500, {"error": f"internal error ({type(e).__name__})"}
             print(f"housing serve: {method} {escaped(path)}: {type(e).__name__}: {e}",
                   file=sys.stderr, flush=True)
-        data = json.dumps(answer, allow_nan=False).encode()
+        if isinstance(answer, Body):
+            data, kind, headers = answer, answer.kind, headers + answer.headers
+        else:
+            data, kind = json.dumps(answer, allow_nan=False).encode(), "application/json"
+        if len(data) >= GZIP_MIN and "gzip" in tokens(scope, b"accept-encoding"):
+            data = gzip.compress(data, compresslevel=1)
+            headers += [(b"content-encoding", b"gzip"), (b"vary", b"accept-encoding")]
         await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(data)).encode())] + headers})
-        await send({"type": "http.response.body", "body": data})
+            (b"content-type", kind.encode()), (b"content-length", str(len(data)).encode())]
+            + headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else data})
         self.log.write(f"{method} {escaped(path)} {status} {rows} "
                        f"{(time.perf_counter() - start) * 1000:.2f}ms\n")
         self.log.flush()
 
+    @staticmethod
+    def error(path, e):
+        """The body of a refusal: MLflow's shape on /invocations, {"error"} elsewhere."""
+        if path == "/invocations":
+            return {"error_code": "BAD_REQUEST", "message": str(e)}
+        return {"error": str(e)}
+
     def route(self, method, path):
-        """(handler, path match) for a request; 404 or 405 otherwise."""
+        """(handler, path match) for a request; 404 or 405 otherwise. HEAD is GET without
+        the body; OPTIONS answers with the methods the path allows."""
         allowed = []
         for m, pattern, handler in self.routes:
             match = pattern.match(path)
             if match:
-                if m == method:
+                if m == method or (m, method) == ("GET", "HEAD"):
                     return handler, match
-                allowed.append(m)
-        if allowed:
-            raise HTTPError(405, f"{method} is not allowed on {path}; expected "
-                                 f"{', '.join(allowed)}",
-                            [(b"allow", ", ".join(allowed).encode())])
-        raise HTTPError(404, f"no such path {path!r}; expected /v2/..., /invocations, "
-                             f"/ping, /health or /version")
+                allowed += [m, "HEAD"] if m == "GET" else [m]
+        if not allowed:
+            raise HTTPError(404, f"no such path {path!r}; expected /v2/..., /invocations, "
+                                 f"/ping, /health or /version")
+        allow = [(b"allow", ", ".join(allowed + ["OPTIONS"]).encode())]
+        if method == "OPTIONS":
+            return lambda _: (200, Body(b"", "text/plain", allow), 0), None
+        raise HTTPError(405, f"{method} is not allowed on {path}; expected "
+                             f"{', '.join(allowed)}", allow)
 
     async def read_body(self, scope, receive):
-        """The request body: 413 past max_body (refused before a byte is read when its
-        length says so), 408 when it takes longer than body_timeout to arrive."""
+        """The request body, decompressed: 413 past max_body (refused before a byte is
+        read when its length says so, and never expanded past it), 408 when it takes
+        longer than body_timeout to arrive, 415 for an encoding other than gzip or
+        deflate."""
         length = header(scope, b"content-length")
         if length and (not length.isdigit() or int(length) > self.max_body):
             raise HTTPError(413, f"a body of {length} bytes; the limit is {self.max_body:,} "
                                  f"(--max-body)")
+        encoding = header(scope, b"content-encoding").strip().lower()
+        if encoding not in ("", "identity", *ENCODINGS):
+            raise HTTPError(415, f"Content-Encoding {encoding!r} is not accepted; expected "
+                                 f"gzip, deflate or none")
         chunks, size = [], 0
         try:
             async with asyncio.timeout(self.body_timeout):
@@ -125,66 +183,111 @@ class App:
                         raise HTTPError(413, f"a body over {self.max_body:,} bytes "
                                              f"(--max-body)")
                     if not message.get("more_body"):
-                        return b"".join(chunks)
+                        break
         except TimeoutError:
             raise HTTPError(408, f"the body did not arrive within {self.body_timeout:g} s "
                                  f"(--body-timeout)") from None
+        body = b"".join(chunks)
+        if encoding not in ENCODINGS:
+            return body
+        inflate = zlib.decompressobj(ENCODINGS[encoding])
+        try:
+            body = inflate.decompress(body, self.max_body + 1)
+        except zlib.error as e:
+            raise HTTPError(400, f"request body: not valid {encoding} data ({e})") from None
+        if len(body) > self.max_body:
+            raise HTTPError(413, f"a body over {self.max_body:,} bytes once decompressed "
+                                 f"(--max-body)")
+        if not inflate.eof:
+            raise HTTPError(400, f"request body: the {encoding} data ends early")
+        return body
 
-    def model(self, name):
+    def model(self, request):
+        """(name, model) of a model route, 404 for a name or version it does not serve."""
+        name, version = request.match.group(1), request.match.group(2)
         if name not in self.models:
             raise HTTPError(404, f"no model named {name!r}; expected one of "
                                  f"{', '.join(self.models)}")
-        return self.models[name]
+        if version is not None and version != self.versions[name]:
+            raise HTTPError(404, f"model {name!r} has no version {version!r}; it serves "
+                                 f"version {self.versions[name]}")
+        return name, self.models[name]
 
     # --- Open Inference Protocol --------------------------------------------------
 
-    def model_metadata(self, match, body, kind):
-        name = match.group(1)
-        model = self.model(name)
+    def model_metadata(self, request):
+        name, model = self.model(request)
         n = len(model.features)
         # one [n, 8] tensor is the signature; one [n] tensor per feature is accepted too
         params = {"kind": model.kind, "features": list(model.features),
                   "per_feature_inputs": True, "training_ranges": model.meta["ranges"],
-                  "units": "$100,000"}
+                  "units": "$100,000", "housing_version": __version__}
         if model.kind == "quantized":
             params.update(method=model.meta["method"], bits=model.meta["bits"])
-        return 200, {"name": name, "versions": ["1"], "platform": "housing-numpy",
+        return 200, {"name": name, "versions": [self.versions[name]],
+                     "platform": "housing-numpy",
                      "inputs": [{"name": protocols.INPUT, "datatype": "FP64", "shape": [-1, n]}],
                      "outputs": [{"name": TARGET, "datatype": "FP64", "shape": [-1]}],
                      "parameters": params}, 0
 
-    def model_ready(self, match, body, kind):
-        name = match.group(1)
-        self.model(name)
+    def model_ready(self, request):
+        name, _ = self.model(request)
         return 200, {"name": name, "ready": True}, 0
 
-    def infer(self, match, body, kind):
-        name = match.group(1)
-        model = self.model(name)
-        accept(kind, ("application/json", ""))
-        request = rows.parse_json(body, protocols.BODY)
-        X = protocols.oip_rows(request, model.features)
-        y = predict(model, Chunk(X, range(1, len(X) + 1), lambda no: f"row {no}"))
-        return 200, protocols.oip_response(name, request, y), len(y)
+    def infer(self, request):
+        name, model = self.model(request)
+        accept(request.kind, ("application/json", "application/octet-stream", ""))
+        body, blob = request.body, b""
+        length = request.header(b"inference-header-content-length")
+        if length:  # binary tensor data: a JSON header of this length, then the tensors
+            if not length.isdigit() or int(length) > len(body):
+                raise UserError(f"Inference-Header-Content-Length: expected the JSON "
+                                f"header's length, at most the body's {len(body)} bytes, "
+                                f"got {rows.shown(length)}")
+            body, blob = body[:int(length)], body[int(length):]
+        parsed = rows.parse_json(body, protocols.BODY)
+        X, ignored = protocols.oip_rows(parsed, model.features, protocols.Binary(blob))
+        y, outside = self.predict(model, Chunk(X, range(1, len(X) + 1), lambda no: f"row {no}"))
+        params = {"rows_outside_training_range": outside}
+        if ignored:
+            params["ignored_inputs"] = ignored
+        answer, binary = protocols.oip_response(name, parsed, y, params)
+        if binary:
+            head = json.dumps(answer, allow_nan=False).encode()
+            answer = Body(head + binary, "application/octet-stream", [
+                (b"inference-header-content-length", str(len(head)).encode())])
+        return 200, answer, len(y)
 
-    # --- MLflow scoring protocol --------------------------------------------------
+    # --- MLflow scoring protocol (and SageMaker's) -------------------------------
 
-    def invocations(self, match, body, kind):
-        accept(kind, ("application/json", "text/csv"))
+    def invocations(self, request):
+        accept(request.kind, ("application/json", "text/csv"))
+        answer = negotiate(request.header(b"accept"))
         model = self.models[self.default]
-        chunk = protocols.mlflow_rows(body, kind, model.features)
+        chunk, params = protocols.mlflow_rows(request.body, request.kind, model.features)
+        if params and not self.said_params:
+            self.said_params = True
+            print("housing serve: ignoring MLflow 'params' in requests (the model takes none; "
+                  "said once)", file=sys.stderr, flush=True)
         if chunk.bad:
             raise UserError(chunk.bad[0][1])
-        y = predict(model, chunk)
-        return 200, {"predictions": y.tolist()}, len(y)
+        y, outside = self.predict(model, chunk)
+        head = [(b"x-rows-outside-training-range", str(outside).encode())]
+        if answer == "text/csv":
+            data = "".join(f"{v!r}\n" for v in y.tolist())
+        elif answer == "application/jsonlines":
+            data = "".join(json.dumps({TARGET: v}) + "\n" for v in y.tolist())
+        else:
+            data = json.dumps({"predictions": y.tolist()})
+        return 200, Body(data.encode(), answer, head), len(y)
 
-
-def predict(model, chunk):
-    """Predictions for every row of ``chunk``; a UserError for a row that overflows."""
-    y, _, bad = checked_predict(model, chunk)
-    if bad:
-        raise UserError(bad[0][1])
-    return y
+    def predict(self, model, chunk):
+        """(predictions for every row of ``chunk``, how many rows lie outside the training
+        range); a UserError for a row that overflows, or (strict) lies outside."""
+        y, _, bad = checked_predict(model, chunk, self.strict)
+        if bad:
+            raise UserError(bad[0][1])
+        return y, int(outside(model, chunk.X).any(axis=1).sum())
 
 
 def header(scope, name):
@@ -195,8 +298,18 @@ def header(scope, name):
     return ""
 
 
-def media_type(scope):
-    return header(scope, b"content-type").split(";")[0].strip().lower()
+def tokens(scope, name):
+    """The comma-separated values of a header, without parameters, in lower case."""
+    return [t.split(";")[0].strip().lower() for t in header(scope, name).split(",")]
+
+
+def negotiate(accept_header):
+    """The media type /invocations answers in for an Accept header; 406 if none fits."""
+    for kind in [t.split(";")[0].strip().lower() for t in accept_header.split(",")]:
+        if kind in ANSWERS or not kind:
+            return ANSWERS.get(kind, "application/json")
+    raise HTTPError(406, f"Accept {accept_header!r} cannot be answered here; expected "
+                         f"application/json, text/csv or application/jsonlines")
 
 
 def accept(kind, accepted):
@@ -214,6 +327,8 @@ def escaped(path):
 
 port = bounded(int, lambda n: 1 <= n <= 65535, "a port, 1 to 65535")
 seconds = bounded(float, lambda s: 0 < s <= 86400, "seconds, above 0 and at most 86400")
+switch = bounded(lambda t: {"1": True, "true": True, "0": False, "false": False}.get(t.lower()),
+                 lambda b: True, "true or false (1 or 0)")
 
 
 def _parser():
@@ -227,14 +342,20 @@ def _parser():
             ("--default", str, "quantized", "the model /invocations uses"),
             ("--max-body", count, 16 << 20, "bytes a request body may hold; larger is a 413"),
             ("--body-timeout", seconds, 30.0, "seconds a body may take to arrive; then 408"),
-            ("--keepalive", count, 5, "seconds an idle kept-alive connection stays open")):
+            ("--keepalive", count, 5, "seconds an idle kept-alive connection stays open"),
+            ("--strict", switch, False, "refuse rows with a feature outside the training "
+                                        "range, as predict --strict does")):
         env = "HOUSING_" + flag[2:].upper().replace("-", "_")
         if env in os.environ:
             try:
                 default = kind(os.environ[env])
             except argparse.ArgumentTypeError as e:
                 raise UserError(f"{env}: {e}") from None
-        p.add_argument(flag, type=kind, default=default, help=f"{help_} ({env}; {default})")
+        if kind is switch:  # a flag alone; its variable takes true or false
+            p.add_argument(flag, action="store_true", default=default,
+                           help=f"{help_} ({env}=true)")
+        else:
+            p.add_argument(flag, type=kind, default=default, help=f"{help_} ({env}; {default})")
     p.add_argument("--model", action="append", metavar="NAME=PATH",
                    help="a model to serve; repeat for more (default: float and quantized "
                         "from artifacts/models/)")
@@ -242,14 +363,17 @@ def _parser():
 
 
 def load_models(specs):
-    """name -> Model from "name=path" strings, each file checked as the CLI checks it."""
-    models = {}
+    """(name -> Model, name -> version) from "name=path" strings, each file checked as the
+    CLI checks it. A model's version is the start of its file's sha256: a rebuilt model
+    that differs in a byte is a new version."""
+    models, versions = {}, {}
     for spec in specs:
         name, sep, path = spec.partition("=")
         if not sep or not name:
             raise UserError(f"--model: expected NAME=PATH, got {spec!r}")
         models[name] = store.load_model(path)
-    return models
+        versions[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    return models, versions
 
 
 class Gunicorn(BaseApplication):
@@ -280,16 +404,19 @@ def check_port(host, port_):
 @command("housing serve")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    models = load_models(args.model or [f"float={FLOAT_MODEL}", f"quantized={QUANTIZED_MODEL}"])
+    models, versions = load_models(args.model or [f"float={FLOAT_MODEL}",
+                                                  f"quantized={QUANTIZED_MODEL}"])
     if args.default not in models:
         raise UserError(f"--default: no model named {args.default!r}; expected one of "
                         f"{', '.join(models)}")
     check_port(args.host, args.port)
-    print(f"housing serve: {', '.join(models)} on http://{args.host}:{args.port} "
-          f"({args.workers} workers); /invocations uses {args.default}", flush=True)
+    print(f"housing serve: {', '.join(f'{k} (version {v})' for k, v in versions.items())} on "
+          f"http://{args.host}:{args.port} ({args.workers} workers); /invocations uses "
+          f"{args.default}" + ("; --strict" if args.strict else ""), flush=True)
     # /dev/shm: the workers' heartbeat files, writable even in a read-only container
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    Gunicorn(App(models, args.default, args.max_body, args.body_timeout), {
+    Gunicorn(App(models, args.default, args.max_body, args.body_timeout,
+                 versions=versions, strict=args.strict), {
         "bind": f"{args.host}:{args.port}", "workers": args.workers, "worker_class": "asgi",
         "reuse_port": True, "asgi_lifespan": "off", "keepalive": args.keepalive,
         # gunicorn's own bound on a body's wait: past ours, so that ours answers 408

@@ -1,6 +1,8 @@
 """The HTTP server, started for real on a free local port, through both protocols."""
+import gzip
 import http.client
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -8,6 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zlib
 
 import numpy as np
 import pytest
@@ -251,12 +254,12 @@ BAD = {
                  "row 2: the prediction overflows to inf; expected features small enough for "
                  "a finite prediction"),
     "missing feature": ("/v2/models/float/infer", {"inputs": TENSORS["per feature [n]"][1:]},
-                        400, "request body: missing input Longitude; expected one tensor per "
-                             "feature"),
-    "extra feature": ("/v2/models/float/infer", {"inputs": TENSORS["per feature [n]"] + [
-        {"name": "Rooms", "shape": [3], "datatype": "FP64", "data": [1, 2, 3]}]}, 400,
-        "input 'Rooms': not a feature; expected one tensor of shape [n, 8], or one per feature "
-        "named MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
+                        400, "request body: missing input Longitude; expected MedInc, HouseAge, "
+                             "AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
+    "misspelt feature": ("/v2/models/float/infer", {"inputs": [dict(
+        TENSORS["per feature [n]"][0], name="longitude")] + TENSORS["per feature [n]"][1:]}, 400,
+        "request body: missing input Longitude ('longitude' looks like Longitude); expected "
+        "MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude"),
     "mlflow missing column": ("/invocations", {"dataframe_split": {
         "columns": ["medinc"] + list(FEATURES[1:]), "data": ROWS.tolist()}}, 400,
         "request body, 'columns': missing column MedInc ('medinc' looks like MedInc); expected "
@@ -276,7 +279,7 @@ BAD = {
                      "no such path '/predict'; expected /v2/..., /invocations, /ping, /health "
                      "or /version"),
     "wrong method": ("/v2/health/ready", infer_body(), 405,
-                     "POST is not allowed on /v2/health/ready; expected GET"),
+                     "POST is not allowed on /v2/health/ready; expected GET, HEAD"),
     "content type": ("/invocations", "a,b\n", 415,
                      "Content-Type 'text/plain' is not accepted here; expected application/json "
                      "or text/csv"),
@@ -289,9 +292,12 @@ def test_bad_requests_get_the_status_and_the_cli_s_words(server, case):
     content_type = "text/plain" if case == "content type" else (
         "text/csv" if case == "mlflow csv text" else "application/json")
     got, out, headers = call(server, "POST", path, body, content_type)
-    assert (got, out) == (status, {"error": message})
+    # /invocations answers in MLflow's shape, which MLflow's clients read
+    shape = ({"error_code": "BAD_REQUEST", "message": message} if path == "/invocations"
+             else {"error": message})
+    assert (got, out) == (status, shape)
     if status == 405:
-        assert headers["Allow"] == "GET"
+        assert headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
 def raw(server, head, body=b"", wait=5):
@@ -392,7 +398,8 @@ def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_wo
     status, out, err = stop(proc)
     assert status == 0 and "Traceback" not in err
     lines = out.splitlines()
-    assert lines[0].startswith("housing serve: float, quantized on http://127.0.0.1:")
+    assert re.match(r"housing serve: float \(version [0-9a-f]{12}\), quantized \(version "
+                    r"[0-9a-f]{12}\) on http://127\.0\.0\.1:", lines[0])
     requests = [line.split() for line in lines[1:]]
     assert [r[:4] for r in requests if r[1] != "/v2/health/ready"] == [
         ["GET", "/v2/health/live", "200", "0"], ["POST", "/v2/models/float/infer", "200", "3"],
@@ -487,8 +494,8 @@ def test_a_flag_wins_over_the_environment(built):
     try:
         status, out, _ = call((f"127.0.0.1:{port}",), "POST", "/invocations", "x" * 101,
                               "text/csv")
-        assert (status, out) == (413, {"error": "a body of 101 bytes; the limit is 100 "
-                                                "(--max-body)"})
+        assert (status, out) == (413, {"error_code": "BAD_REQUEST", "message": "a body of 101 "
+                                       "bytes; the limit is 100 (--max-body)"})
     finally:
         assert stop(proc)[0] == 0
 
@@ -591,3 +598,297 @@ def test_kserve_rest_client_works_unchanged(server, built):
         "input 'features': expected shape [n, 8] (the features in the model's order: "
         "MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude), "
         "got [3, 7], '400 Bad Request' for url ")
+
+
+# --- each protocol as its clients speak it by default ---------------------------------
+
+def exchange(server, method, path, body=b"", headers=None):
+    """(status, body bytes, headers) of one request, the body sent as it is."""
+    conn = http.client.HTTPConnection(server[0], timeout=10)
+    conn.request(method, path, body=body, headers=dict(headers or {}))
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data, resp.headers
+
+
+def binary_request(X, datatype, outputs=True):
+    """Triton's binary tensor data by hand: a JSON header, then X's little-endian bytes."""
+    data = X.astype({"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4"}[datatype])
+    head = {"inputs": [{"name": "features", "shape": list(X.shape), "datatype": datatype,
+                        "parameters": {"binary_data_size": data.nbytes}}]}
+    if outputs:
+        head["outputs"] = [{"name": "MedHouseVal", "parameters": {"binary_data": True}}]
+    head = json.dumps(head).encode()
+    return head + data.tobytes(), {"Inference-Header-Content-Length": str(len(head)),
+                                   "Content-Type": "application/octet-stream"}
+
+
+def binary_response(data, headers):
+    n = int(headers["Inference-Header-Content-Length"])
+    head = json.loads(data[:n])
+    return head, np.frombuffer(data[n:], "<f8")
+
+
+@pytest.mark.parametrize("datatype", ["FP64", "FP32", "INT64", "INT32"])
+def test_binary_tensor_data_in_and_out(server, built, datatype):
+    X = ROWS.astype(np.float32) if datatype == "FP32" else (
+        np.round(ROWS) if datatype.startswith("INT") else ROWS)
+    body, headers = binary_request(X, datatype)
+    status, data, h = exchange(server, "POST", "/v2/models/quantized/infer", body, headers)
+    head, y = binary_response(data, h)
+    assert (status, h["Content-Type"]) == (200, "application/octet-stream")
+    assert head["outputs"] == [{"name": "MedHouseVal", "datatype": "FP64", "shape": [3],
+                                "parameters": {"binary_data_size": 24}}]
+    assert y.tolist() == cli(built, "quantized", X.astype(np.float64))
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda h: h.replace(b'"binary_data_size": 192', b'"binary_data_size": 191'),
+     "input 'features': shape [3, 8] of FP64 takes 192 binary bytes, and no 'data'; got "
+     "'binary_data_size' 191"),
+    (lambda h: h.replace(b'"shape": [3, 8]', b'"shape": [300000, 8]'),
+     "input 'features': shape [300000, 8] of FP64 takes 19200000 binary bytes, and no 'data'; "
+     "got 'binary_data_size' 192"),
+])
+def test_binary_sizes_are_checked_against_the_shape_before_reading(server, change, message):
+    body, headers = binary_request(ROWS, "FP64", outputs=False)
+    n = int(headers["Inference-Header-Content-Length"])
+    head = change(body[:n])
+    headers["Inference-Header-Content-Length"] = str(len(head))
+    status, data, _ = exchange(server, "POST", "/v2/models/quantized/infer", head + body[n:], headers)
+    assert (status, json.loads(data)) == (400, {"error": message})
+
+
+def test_binary_nan_and_a_short_body_are_refused(server):
+    X = ROWS.copy()
+    X[1, 2] = np.nan
+    body, headers = binary_request(X, "FP64", outputs=False)
+    status, data, _ = exchange(server, "POST", "/v2/models/quantized/infer", body, headers)
+    assert (status, json.loads(data)) == (400, {"error": "input 'features', row 2, column "
+                                                "'AveRooms': expected a finite number (FP64), "
+                                                "got nan"})
+    status, data, _ = exchange(server, "POST", "/v2/models/quantized/infer", body[:-8], headers)
+    assert status == 400 and json.loads(data)["error"] == (
+        "input 'features': 'binary_data_size' should be a byte count of at most the 184 "
+        "binary bytes left, got 192")
+
+
+def test_versions_are_the_model_files_and_every_route_takes_them(server, built):
+    import hashlib
+    version = hashlib.sha256(built["quantized"].read_bytes()).hexdigest()[:12]
+    assert call(server, "GET", "/v2/models/quantized")[1]["versions"] == [version]
+    base = f"/v2/models/quantized/versions/{version}"
+    assert call(server, "GET", base)[1]["versions"] == [version]
+    assert call(server, "GET", base + "/ready")[:2] == (200, {"name": "quantized", "ready": True})
+    status, out, _ = call(server, "POST", base + "/infer", infer_body())
+    assert status == 200 and out["outputs"][0]["data"] == cli(built, "quantized")
+    assert call(server, "GET", "/v2/models/quantized/versions/1/ready")[:2] == (404, {
+        "error": f"model 'quantized' has no version '1'; it serves version {version}"})
+
+
+@pytest.mark.parametrize("encoding, compress", [
+    ("gzip", gzip.compress), ("deflate", zlib.compress)])
+def test_compressed_requests_and_responses(server, built, encoding, compress):
+    body = compress(json.dumps(infer_body()).encode())
+    status, data, h = exchange(server, "POST", "/v2/models/float/infer", body, {
+        "Content-Type": "application/json", "Content-Encoding": encoding})
+    assert status == 200 and json.loads(data)["outputs"][0]["data"] == cli(built, "float")
+    # a large answer is gzipped for a client that takes it, and only then
+    X = np.tile(ROWS, (100, 1))
+    request = json.dumps({"inputs": [{"name": "x", "shape": [300, 8], "datatype": "FP64",
+                                      "data": X.ravel().tolist()}]}).encode()
+    status, data, h = exchange(server, "POST", "/v2/models/float/infer", request,
+                          {"Accept-Encoding": "gzip, deflate"})
+    assert (status, h["Content-Encoding"]) == (200, "gzip")
+    assert json.loads(gzip.decompress(data))["outputs"][0]["data"] == cli(built, "float", X)
+    assert "Content-Encoding" not in exchange(server, "POST", "/v2/models/float/infer", request)[2]
+
+
+def test_a_compression_bomb_is_refused_without_expanding_it(built):
+    port = free_port()
+    proc = start(built, port, "--max-body", "100000")
+    try:
+        bomb = gzip.compress(b" " * 50_000_000)  # 48 kB that would expand to 50 MB
+        status, data, _ = exchange((f"127.0.0.1:{port}",), "POST", "/v2/models/float/infer", bomb,
+                              {"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        assert (status, json.loads(data)) == (413, {"error": "a body over 100,000 bytes once "
+                                                             "decompressed (--max-body)"})
+        status, data, _ = exchange((f"127.0.0.1:{port}",), "POST", "/v2/models/float/infer", b"{}",
+                              {"Content-Type": "application/json", "Content-Encoding": "br"})
+        assert (status, json.loads(data)) == (415, {"error": "Content-Encoding 'br' is not "
+                                                    "accepted; expected gzip, deflate or none"})
+    finally:
+        assert stop(proc)[0] == 0
+
+
+def test_sagemaker_csv_with_and_without_a_header_and_each_accept(server, built):
+    bare = "\n".join(",".join(map(repr, r)) for r in ROWS.tolist()) + "\n"
+    headed = ",".join(FEATURES) + "\n" + bare
+    want = cli(built, "quantized")
+    for body in (bare, headed):
+        status, data, h = exchange(server, "POST", "/invocations", body.encode(),
+                              {"Content-Type": "text/csv", "Accept": "text/csv"})
+        assert (status, h["Content-Type"]) == (200, "text/csv")
+        assert data.decode() == "".join(f"{v!r}\n" for v in want)
+    status, data, h = exchange(server, "POST", "/invocations", bare.encode(),
+                          {"Content-Type": "text/csv", "Accept": "application/jsonlines"})
+    assert [json.loads(line) for line in data.decode().splitlines()] == [
+        {"MedHouseVal": v} for v in want]
+    status, data, h = exchange(server, "POST", "/invocations", bare.encode(),
+                          {"Content-Type": "text/csv", "Accept": "*/*"})
+    assert json.loads(data) == {"predictions": want}
+    status, data, h = exchange(server, "POST", "/invocations", bare.encode(),
+                          {"Content-Type": "text/csv", "Accept": "application/x-protobuf"})
+    assert (status, json.loads(data)) == (406, {"error_code": "BAD_REQUEST", "message": (
+        "Accept 'application/x-protobuf' cannot be answered here; expected application/json, "
+        "text/csv or application/jsonlines")})
+
+
+def test_mlflow_params_are_ignored_and_rows_outside_the_range_counted(server, built):
+    X = ROWS.copy()
+    X[2, 4] = 1e7  # Population above the training range
+    body = {"dataframe_split": {"columns": list(FEATURES), "data": X.tolist()},
+            "params": {"temperature": 0.5}}
+    status, out, h = call(server, "POST", "/invocations", body)
+    assert (status, out) == (200, {"predictions": cli(built, "quantized", X)})
+    assert h["X-Rows-Outside-Training-Range"] == "1"
+    status, out, _ = call(server, "POST", "/v2/models/quantized/infer", infer_body(
+        data=X.tolist()))
+    assert out["parameters"] == {"rows_outside_training_range": 1}
+
+
+def test_per_feature_tensors_that_are_not_features_are_ignored_and_named(server, built):
+    extra = [{"name": "MedHouseVal", "shape": [3], "datatype": "FP64", "data": [1, 2, 3]},
+             {"name": "index", "shape": [3], "datatype": "BYTES", "data": ["a", "b", "c"]}]
+    status, out, _ = call(server, "POST", "/v2/models/quantized/infer",
+                          {"inputs": TENSORS["per feature [n]"] + extra})
+    assert status == 200 and out["outputs"][0]["data"] == cli(built, "quantized")
+    assert out["parameters"]["ignored_inputs"] == ["MedHouseVal", "index"]
+
+
+def test_head_and_options(server):
+    status, data, h = exchange(server, "HEAD", "/v2/models/quantized")
+    assert (status, data) == (200, b"") and int(h["Content-Length"]) > 100
+    status, data, h = exchange(server, "OPTIONS", "/v2/models/quantized/infer")
+    assert (status, data, h["Allow"]) == (200, b"", "POST, OPTIONS")
+    assert exchange(server, "OPTIONS", "/nowhere")[0] == 404
+
+
+def test_serve_strict_refuses_rows_outside_the_training_range(built):
+    port = free_port()
+    proc = start(built, port, env={"HOUSING_STRICT": "true"})
+    try:
+        X = ROWS.copy()
+        X[0, 4] = 1e7
+        model = store.load_model(built["float"])
+        status, out, _ = call((f"127.0.0.1:{port}",), "POST", "/v2/models/float/infer",
+                              infer_body(data=X.tolist()))
+        assert (status, out) == (400, {"error": f"row 1, column 'Population': expected a "
+                                                f"value within the training range, "
+                                                f"{model.low[4]:g} to {model.high[4]:g}, got "
+                                                f"1e+07"})
+    finally:
+        assert stop(proc)[0] == 0
+
+
+TRITON_DEFAULTS = """
+import sys
+import numpy as np
+import tritonclient.http as http
+client = http.InferenceServerClient(sys.argv[1])
+X = np.array(json.loads(sys.argv[2]))
+version = client.get_model_metadata("quantized")["versions"][0]
+out = {}
+for datatype, kind in (("FP64", np.float64), ("FP32", np.float32), ("INT64", np.int64),
+                       ("INT32", np.int32)):
+    inp = http.InferInput("features", list(X.shape), datatype)
+    inp.set_data_from_numpy(X.astype(kind))  # binary, tritonclient's default
+    for algorithm in (None, "gzip", "deflate"):
+        result = client.infer("quantized", [inp], model_version=version,
+                              request_compression_algorithm=algorithm,
+                              response_compression_algorithm=algorithm)
+        out[f"{datatype} {algorithm}"] = result.as_numpy("MedHouseVal").tolist()
+    result = client.infer("quantized", [inp], outputs=[http.InferRequestedOutput("MedHouseVal")])
+    out[f"{datatype} output"] = result.as_numpy("MedHouseVal").tolist()
+print(json.dumps(out))
+"""
+
+KSERVE_DEFAULTS = """
+import asyncio
+import sys
+import numpy as np
+from kserve import InferenceRESTClient, InferInput, InferRequest, RESTConfig
+async def main(base):
+    client = InferenceRESTClient(RESTConfig(protocol="v2", timeout=10))
+    X, out = np.array(json.loads(sys.argv[2])), {}
+    for datatype, kind in (("FP64", np.float64), ("FP32", np.float32), ("INT64", np.int64),
+                           ("INT32", np.int32)):
+        inp = InferInput(name="features", shape=list(X.shape), datatype=datatype)
+        inp.set_data_from_numpy(X.astype(kind))  # binary, KServe's default
+        result = await client.infer(base, InferRequest(model_name="quantized",
+                                                        infer_inputs=[inp]), model_name="quantized")
+        out[datatype] = result.outputs[0].as_numpy().tolist()
+    await client.close()
+    print(json.dumps(out))
+asyncio.run(main("http://" + sys.argv[1]))
+"""
+
+CASTS = {"FP64": np.float64, "FP32": np.float32, "INT64": np.int64, "INT32": np.int32}
+
+
+@pytest.mark.skipif(not installed("tritonclient.http"),
+                    reason="tritonclient is not installed: make clients")
+def test_tritonclient_on_its_defaults_binary_compressed_and_versioned(server, built):
+    result = run_client(TRITON_DEFAULTS, server)
+    assert len(result) == 16
+    for key, y in result.items():
+        X = ROWS.astype(CASTS[key.split()[0]]).astype(np.float64)
+        assert y == cli(built, "quantized", X), key
+
+
+@pytest.mark.skipif(not installed("kserve"), reason="kserve is not installed: make clients")
+def test_kserve_client_on_its_defaults_binary(server, built):
+    result = run_client(KSERVE_DEFAULTS, server)
+    assert {k: y == cli(built, "quantized", ROWS.astype(CASTS[k]).astype(np.float64))
+            for k, y in result.items()} == dict.fromkeys(CASTS, True)
+
+
+CODECS = ROOT / ".venv-codecs" / "bin" / "python"
+ENCODE = """
+import json
+import sys
+import numpy as np
+import pandas as pd
+from mlflow.models import convert_input_example_to_serving_input
+from mlserver.codecs import NumpyRequestCodec, PandasCodec
+X, names = np.array(json.loads(sys.argv[1])), json.loads(sys.argv[2])
+df = pd.DataFrame(X, columns=names).assign(MedHouseVal=[1.5, 2.5, 3.5])
+def dump(request):
+    return request.model_dump(mode="json", exclude_none=True)
+print(json.dumps({
+    "PandasCodec": dump(PandasCodec.encode_request(df)),
+    "PandasCodec, index": dump(PandasCodec.encode_request(df.reset_index())),
+    "NumpyRequestCodec": dump(NumpyRequestCodec.encode_request(X)),
+    "mlflow": json.loads(convert_input_example_to_serving_input(df)),
+    "mlflow, params": json.loads(convert_input_example_to_serving_input((df, {"k": 1}))),
+}))
+"""
+
+
+@pytest.mark.skipif(not CODECS.exists(), reason="MLServer's codecs are not installed: make clients")
+def test_mlserver_codecs_and_mlflows_serving_input_helper(server, built):
+    run = subprocess.run([CODECS, "-c", ENCODE, json.dumps(ROWS.tolist()),
+                          json.dumps(list(FEATURES))], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    bodies, want = json.loads(run.stdout), cli(built, "quantized")
+    for name in ("PandasCodec", "PandasCodec, index", "NumpyRequestCodec"):
+        status, out, _ = call(server, "POST", "/v2/models/quantized/infer", bodies[name])
+        assert (status, out["outputs"][0]["data"]) == (200, want), name
+    assert out["parameters"].get("ignored_inputs") is None
+    status, out, _ = call(server, "POST", "/v2/models/quantized/infer", bodies["PandasCodec, index"])
+    assert out["parameters"]["ignored_inputs"] == ["index", "MedHouseVal"]
+    for name in ("mlflow", "mlflow, params"):
+        assert call(server, "POST", "/invocations", bodies[name])[:2] == (
+            200, {"predictions": want}), name
