@@ -89,6 +89,15 @@ def outside(model, X):
     return (X < model.low) | (X > model.high)
 
 
+def rows_outside(model, X):
+    """How many rows of X, shape (n, n_features), have a feature outside the training
+    range; a few rows in Python floats, which beat numpy's per-call cost."""
+    if len(X) > SMALL:
+        return int(outside(model, X).any(axis=1).sum())
+    low, high = model.low.tolist(), model.high.tolist()
+    return sum(any(not lo <= v <= hi for v, lo, hi in zip(row, low, high)) for row in X.tolist())
+
+
 def first_outside(model, x):
     """(feature index, value, low, high) of the first feature of row ``x`` outside the
     training range."""

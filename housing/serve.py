@@ -27,7 +27,7 @@ from gunicorn.app.base import BaseApplication
 from . import __version__, protocols, rows, store
 from .cli import Parser, UserError, bounded, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL, TARGET
-from .model import checked_predict, outside
+from .model import checked_predict, rows_outside
 from .rows import Chunk
 
 class HTTPError(UserError):
@@ -39,14 +39,15 @@ class HTTPError(UserError):
 
 
 class Request:
-    """What a handler sees: the path's match, the body (decompressed) and the headers."""
+    """What a handler sees: the path's match, the headers, and the body (decompressed)."""
 
-    def __init__(self, scope, match, body):
-        self.scope, self.match, self.body = scope, match, body
+    def __init__(self, scope, match):
+        self.match, self.headers, self.body = match, dict(scope["headers"]), b""
         self.kind = self.header(b"content-type").split(";")[0].strip().lower()
 
     def header(self, name):
-        return header(self.scope, name)
+        """The value of header ``name`` (lower-case bytes) as text, or ""."""
+        return self.headers.get(name, b"").decode("latin-1")
 
 
 class Body(bytes):
@@ -104,8 +105,9 @@ class App:
         method, path, headers, rows = scope["method"], scope["path"], [], 0
         try:
             handler, match = self.route(method, path)
-            body = await self.read_body(scope, receive) if method == "POST" else b""
-            request = Request(scope, match, body)
+            request = Request(scope, match)
+            if method == "POST":
+                request.body = await self.read_body(request, receive)
             status, answer, rows = handler(request)
         except HTTPError as e:
             status, answer, headers = e.status, self.error(path, e), e.headers
@@ -156,16 +158,16 @@ class App:
         raise HTTPError(405, f"{method} is not allowed on {path}; expected "
                              f"{', '.join(allowed)}", allow)
 
-    async def read_body(self, scope, receive):
+    async def read_body(self, request, receive):
         """The request body, decompressed: 413 past max_body (refused before a byte is
         read when its length says so, and never expanded past it), 408 when it takes
         longer than body_timeout to arrive, 415 for an encoding other than gzip or
         deflate."""
-        length = header(scope, b"content-length")
+        length = request.header(b"content-length")
         if length and (not length.isdigit() or int(length) > self.max_body):
             raise HTTPError(413, f"a body of {length} bytes; the limit is {self.max_body:,} "
                                  f"(--max-body)")
-        encoding = header(scope, b"content-encoding").strip().lower()
+        encoding = request.header(b"content-encoding").strip().lower()
         if encoding not in ("", "identity", *ENCODINGS):
             raise HTTPError(415, f"Content-Encoding {encoding!r} is not accepted; expected "
                                  f"gzip, deflate or none")
@@ -287,20 +289,13 @@ class App:
         y, _, bad = checked_predict(model, chunk, self.strict)
         if bad:
             raise UserError(bad[0][1])
-        return y, int(outside(model, chunk.X).any(axis=1).sum())
-
-
-def header(scope, name):
-    """The value of header ``name`` (lower-case bytes) as text, or ""."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return ""
+        return y, rows_outside(model, chunk.X)
 
 
 def tokens(scope, name):
     """The comma-separated values of a header, without parameters, in lower case."""
-    return [t.split(";")[0].strip().lower() for t in header(scope, name).split(",")]
+    return [t.split(";")[0].strip().lower() for t in
+            Request(scope, None).header(name).split(",")]
 
 
 def negotiate(accept_header):
