@@ -53,7 +53,7 @@ $(PARAMS)/%:
 	@mkdir -p $(@D) $(SCRATCH) && printf '%s\n' '$($*)' > $(SCRATCH)/$* && mv $(SCRATCH)/$* $@
 
 .PHONY: help all data train quantize report report-check test bench clean docker docker-run lint \
-        clients serve docker-serve bench-serve mutation export export-size docker-edge
+        clients serve docker-serve bench-serve mutation export export-size docker-edge fuzz
 
 # the variables a target's help line may name, shown by their values
 HELP_VARIABLES = FIGURE EXPORT METRICS
@@ -134,15 +134,24 @@ bench-serve: $(FLOAT) $(QUANT) ## print figures: our server against MLServer and
 
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 
+# OCI labels: what the image is, from which commit, when it was built
+VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' housing/__init__.py)
+LABELS = $(foreach l,title=housing version=$(VERSION) \
+  revision=$(shell git rev-parse HEAD 2>/dev/null || echo unknown) \
+  source=$(shell git config --get remote.origin.url 2>/dev/null || echo unknown) \
+  created=$(shell date -u +%Y-%m-%dT%H:%M:%SZ),--label org.opencontainers.image.$(l))
+
 $(IMAGE_ID): Dockerfile .dockerignore requirements.txt pyproject.toml $(wildcard housing/*.py) \
              $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
-	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(LABELS) \
 	  --iidfile $(SCRATCH)/image.id -t $(IMAGE) .
 	mv $(SCRATCH)/image.id $@
 	@base=$$(docker image inspect -f '{{.Size}}' $(or $(BASE_IMAGE),$(DEFAULT_BASE)) 2>/dev/null || echo 0); \
 	 size=$$(docker image inspect -f '{{.Size}}' $(IMAGE)); \
 	 echo "docker: $(IMAGE) is $$((size / 1000000)) MB, $$(((size - base) / 1000000)) MB over its base"
 
+# the metrics' folder: a tmpfs, so that the root stays read-only
+METRICS_TMPFS = --tmpfs /run/metrics -e HOUSING_METRICS_DIR=/run/metrics
 RUN_IMAGE = docker run -i --rm --network none --read-only $(IMAGE)
 # Wait up to 10 s for a server's readiness; $(1) is the command that runs python there.
 WAIT_READY = for _ in $$(seq 50); do $(1) -c "import urllib.request as u; \
@@ -157,7 +166,7 @@ docker-run: $(IMAGE_ID) $(ENV_STAMP) ## offline and read-only: the demo, predict
 	      <($(PY) -m housing predict --model $$model < $(SAMPLE)) || exit 1; \
 	  echo "docker-run: $$model predicts the same bytes in the image as here"; done
 	@# the server, as the image starts it, asked from inside its own (network-less) container
-	@cid=$$(docker run -d --network none --read-only $(IMAGE)); \
+	@cid=$$(docker run -d --network none --read-only $(METRICS_TMPFS) $(IMAGE)); \
 	 trap 'docker rm -f $$cid >/dev/null' EXIT; \
 	 $(call WAIT_READY,docker exec $$cid python,8080); \
 	 call="docker exec -i $$cid python -m housing client http://127.0.0.1:8080"; \
@@ -251,13 +260,22 @@ serve: $(FLOAT) $(QUANT) ## serve both models over HTTP here, in the foreground 
 	$(PY) -m housing serve --host $(HOST) --port $(PORT) --workers $(WORKERS) \
 	  --model float=$(FLOAT) --model quantized=$(QUANT)
 
+# docker-serve's container: named for PORT and labelled with IMAGE and PORT, so that a new
+# docker-serve replaces only the one an earlier docker-serve started there
+SERVE_NAME = housing-serve-$(PORT)
+SERVE_LABEL = housing.serve=$(IMAGE)@$(PORT)
+
 docker-serve: $(IMAGE_ID) ## run the image's server detached and read-only on PORT
-	@docker rm -f housing-serve >/dev/null 2>&1 || true
-	docker run -d --rm --name housing-serve --read-only -p $(HOST):$(PORT):8080 $(IMAGE) >/dev/null
+	@old=$$(docker ps -aq --filter label=$(SERVE_LABEL)); \
+	 [ -z "$$old" ] || docker rm -f $$old >/dev/null
+	@$(PY) -c "import socket; socket.create_server(('$(HOST)', $(PORT)))" 2>/dev/null || { \
+	  echo "docker-serve: $(HOST):$(PORT) is in use; choose another PORT=" >&2; exit 2; }
+	docker run -d --rm --name $(SERVE_NAME) --label $(SERVE_LABEL) --read-only $(METRICS_TMPFS) \
+	  -p $(HOST):$(PORT):8080 $(IMAGE) >/dev/null
 	@$(call WAIT_READY,$(PY),$(PORT))
 	@echo "docker-serve: both models on http://$(HOST):$(PORT), for instance:"
 	@echo "  curl -s http://$(HOST):$(PORT)/invocations -H 'Content-Type: text/csv' --data-binary @$(SAMPLE)"
-	@echo "  docker stop housing-serve   # ends it"
+	@echo "  docker stop $(SERVE_NAME)   # ends it"
 
 # Linters check the project and never run it: pinned here, installed only by this target
 # into their own environment, and kept out of requirements.txt. zizmor audits the workflow
@@ -274,10 +292,22 @@ lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
 	$(LINT_VENV)/bin/zizmor --offline --quiet .github/workflows/
 	$(LINT_VENV)/bin/actionlint .github/workflows/*.yml
 
+# schemathesis, which fuzzes the server from its OpenAPI description: pinned here and
+# installed only by this target into its own environment, never requirements.txt
+FUZZ_VENV := .venv-fuzz
+FUZZ_TOOLS := schemathesis==4.32.5
+
+fuzz: $(FLOAT) $(QUANT) ## fuzz a live server from its OpenAPI description (schemathesis): no 5xx, nothing undescribed
+	@[ "$$(cat $(FUZZ_VENV)/.tools 2>/dev/null)" = "$(FUZZ_TOOLS)" ] || { \
+	  python3 -m venv $(FUZZ_VENV) && \
+	  $(FUZZ_VENV)/bin/pip install --disable-pip-version-check -q $(FUZZ_TOOLS) && \
+	  echo "$(FUZZ_TOOLS)" > $(FUZZ_VENV)/.tools; }
+	PYTHONPATH=$(CURDIR) $(PY) tests/bench/fuzz.py --schemathesis $(FUZZ_VENV)/bin/schemathesis
+
 # The client library people call the server with, pinned here and installed only by this
 # target into its own environment: tests/test_serve.py runs it there, and skips without it.
 CLIENTS_VENV := .venv-clients
-CLIENTS := tritonclient[http]==2.73.0 kserve==0.21.0
+CLIENTS := tritonclient[http]==2.73.0 kserve==0.21.0 jsonschema==4.25.1
 
 # MLServer's codecs and MLflow's serving-input helper, which build the requests their users
 # send: a second environment, as MLServer's pins conflict with KServe's

@@ -16,10 +16,13 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import socket
 import sys
 import time
+import uuid
 import zlib
+from importlib import resources
 from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
@@ -27,6 +30,7 @@ from gunicorn.app.base import BaseApplication
 from . import __version__, protocols, rows, store
 from .cli import Parser, UserError, bounded, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL, TARGET
+from .metrics import Metrics, folder
 from .model import checked_predict, rows_outside
 from .rows import Chunk
 
@@ -43,6 +47,7 @@ class Request:
 
     def __init__(self, scope, match):
         self.match, self.headers, self.body = match, dict(scope["headers"]), b""
+        self.outside = 0  # rows outside the training range, once predicted
         self.kind = self.header(b"content-type").split(";")[0].strip().lower()
 
     def header(self, name):
@@ -72,40 +77,55 @@ class App:
     models : dict of name -> model.Model; versions : name -> its one version
     default : the name /invocations uses; strict : refuse rows outside the training range
     max_body : bytes a request body may hold, compressed or not; body_timeout : seconds
-    it may take to arrive
+    it may take to arrive; log : the access log's stream, log_format "text" or "json";
+    metrics : a metrics.Metrics, or None for none
     """
 
     def __init__(self, models, default, max_body=16 << 20, body_timeout=30.0, log=sys.stdout,
-                 versions=None, strict=False):
+                 versions=None, strict=False, log_format="text", metrics=None):
         self.models, self.default, self.log, self.strict = models, default, log, strict
         self.versions = versions or {name: "1" for name in models}
         self.max_body, self.body_timeout, self.said_params = max_body, body_timeout, False
+        self.log_format, self.metrics, self.answered = log_format, metrics, 0
+        self.prefix, self.ids, self.second = None, 0, (None, "")
+        doc = json.loads((resources.files("housing") / "openapi.json").read_bytes())
+        doc["info"]["version"] = __version__  # defined once, in housing/__init__.py
+        params = doc["components"]["parameters"]  # the models and versions this serves
+        params["model"]["schema"]["enum"] = list(self.models)
+        params["version"]["schema"]["enum"] = sorted(set(self.versions.values()))
+        description = Body(json.dumps(doc).encode(), "application/json")
         model = r"/v2/models/([^/]+)(?:/versions/([^/]+))?"
-        # (method, path pattern) -> handler(Request) -> (status, JSON or Body, rows);
-        # tried in order, so the two that carry the load come first
+        # (method, path pattern) -> (route's name in the metrics, handler(Request) ->
+        # (status, JSON or Body, rows)); tried in order, the two that carry the load first
         routes = {
-            ("POST", model + "/infer"): self.infer,
-            ("POST", r"/invocations"): self.invocations,
-            ("GET", r"/v2/health/live"): lambda _: (200, {"live": True}, 0),
-            ("GET", r"/v2/health/ready"): lambda _: (200, {"ready": True}, 0),
-            ("GET", r"/v2"): lambda _: (200, {"name": "housing", "version": __version__,
-                                              "extensions": ["binary_tensor_data"]}, 0),
-            ("GET", model): self.model_metadata,
-            ("GET", model + "/ready"): self.model_ready,
-            ("GET", r"/ping"): lambda _: (200, {"status": "ok"}, 0),
-            ("GET", r"/health"): lambda _: (200, {"status": "ok"}, 0),
-            ("GET", r"/version"): lambda _: (200, {"version": __version__}, 0),
+            ("POST", model + "/infer"): ("infer", self.infer),
+            ("POST", r"/invocations"): ("invocations", self.invocations),
+            ("GET", r"/v2/health/live"): ("health", lambda _: (200, {"live": True}, 0)),
+            ("GET", r"/v2/health/ready"): ("health", lambda _: (200, {"ready": True}, 0)),
+            ("GET", r"/v2"): ("server", lambda _: (200, {
+                "name": "housing", "version": __version__,
+                "extensions": ["binary_tensor_data"]}, 0)),
+            ("GET", model): ("metadata", self.model_metadata),
+            ("GET", model + "/ready"): ("ready", self.model_ready),
+            ("GET", r"/ping"): ("health", lambda _: (200, {"status": "ok"}, 0)),
+            ("GET", r"/health"): ("health", lambda _: (200, {"status": "ok"}, 0)),
+            ("GET", r"/version"): ("version", lambda _: (200, {"version": __version__}, 0)),
+            ("GET", r"/metrics"): ("metrics", self.scrape),
+            ("GET", r"/openapi\.json|/v2/docs/dataplane\.json"): (
+                "openapi", lambda _: (200, description, 0)),
         }
-        self.routes = [(method, re.compile(p + r"\Z"), h) for (method, p), h in routes.items()]
+        self.routes = [(method, re.compile(p + r"\Z"), *h) for (method, p), h in routes.items()]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return  # lifespan is off; no websockets here
         start = time.perf_counter()
-        method, path, headers, rows = scope["method"], scope["path"], [], 0
+        method, path, headers, rows, route = scope["method"], scope["path"], [], 0, "none"
+        request = Request(scope, None)
+        if self.metrics:
+            self.metrics.in_flight.inc()
         try:
-            handler, match = self.route(method, path)
-            request = Request(scope, match)
+            route, handler, request.match = self.route(method, path)
             if method == "POST":
                 request.body = await self.read_body(request, receive)
             status, answer, rows = handler(request)
@@ -121,16 +141,63 @@ class App:
             data, kind, headers = answer, answer.kind, headers + answer.headers
         else:
             data, kind = json.dumps(answer, allow_nan=False).encode(), "application/json"
-        if len(data) >= GZIP_MIN and "gzip" in tokens(scope, b"accept-encoding"):
+        if len(data) >= GZIP_MIN and "gzip" in tokens(request, b"accept-encoding"):
             data = gzip.compress(data, compresslevel=1)
             headers += [(b"content-encoding", b"gzip"), (b"vary", b"accept-encoding")]
+        rid = request.header(b"x-request-id")
+        if not (0 < len(rid) <= 128 and rid.isascii() and rid.isprintable()):
+            rid = self.new_id()  # the client's, when it sent one fit for a log line
         await send({"type": "http.response.start", "status": status, "headers": [
-            (b"content-type", kind.encode()), (b"content-length", str(len(data)).encode())]
-            + headers})
+            (b"content-type", kind.encode()), (b"content-length", str(len(data)).encode()),
+            (b"x-request-id", rid.encode())] + headers})
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else data})
-        self.log.write(f"{method} {escaped(path)} {status} {rows} "
-                       f"{(time.perf_counter() - start) * 1000:.2f}ms\n")
+        seconds = time.perf_counter() - start
+        self.answered += 1
+        if self.metrics:
+            self.metrics.in_flight.dec()
+            name = request.match.group(1) if route in ("infer", "metadata", "ready") else (
+                self.default if route == "invocations" else "")
+            self.metrics.done(route, name if name in self.models else "", status, seconds,
+                              rows, request.outside)
+        if route == "health" and status < 400:
+            return  # probes are logged only when they fail
+        client = (scope.get("client") or ("-",))[0]
+        if self.log_format == "json":
+            self.say("request", "", client=client, request_id=rid, method=method, path=path,
+                     status=status, rows=rows, ms=round(seconds * 1000, 3))
+        else:
+            self.log.write(f"{self.now()} {client} {rid} {method} {escaped(path)} {status} "
+                           f"{rows} {seconds * 1000:.2f}ms\n")
+            self.log.flush()
+
+    def new_id(self):
+        """A request id unique to this run: a random prefix per process, then a count."""
+        if self.prefix is None:  # first used in a worker, after the fork
+            self.prefix = os.urandom(6).hex()
+        self.ids += 1
+        return f"{self.prefix}{self.ids:08x}"
+
+    def now(self):
+        """The time, UTC, ISO 8601 to the millisecond; the seconds formatted once each."""
+        now = time.time()
+        if int(now) != self.second[0]:
+            self.second = (int(now), time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)))
+        return f"{self.second[1]}.{int(now % 1 * 1000):03d}Z"
+
+    def say(self, event, text, **fields):
+        """One line on the log: the time (UTC), then ``text``, or with --log-format json
+        one JSON object of the time, the event and ``fields``."""
+        if self.log_format == "json":
+            self.log.write(json.dumps({"time": self.now(), "event": event, **fields}) + "\n")
+        else:
+            self.log.write(f"{self.now()} {text}\n")
         self.log.flush()
+
+    def scrape(self, request):
+        if not self.metrics:
+            raise HTTPError(404, "metrics are off")
+        data, kind = self.metrics.scrape()
+        return 200, Body(data, kind), 0
 
     @staticmethod
     def error(path, e):
@@ -140,21 +207,21 @@ class App:
         return {"error": str(e)}
 
     def route(self, method, path):
-        """(handler, path match) for a request; 404 or 405 otherwise. HEAD is GET without
-        the body; OPTIONS answers with the methods the path allows."""
+        """(route name, handler, path match) for a request; 404 or 405 otherwise. HEAD is
+        GET without the body; OPTIONS answers with the methods the path allows."""
         allowed = []
-        for m, pattern, handler in self.routes:
+        for m, pattern, name, handler in self.routes:
             match = pattern.match(path)
             if match:
                 if m == method or (m, method) == ("GET", "HEAD"):
-                    return handler, match
+                    return name, handler, match
                 allowed += [m, "HEAD"] if m == "GET" else [m]
         if not allowed:
             raise HTTPError(404, f"no such path {path!r}; expected /v2/..., /invocations, "
-                                 f"/ping, /health or /version")
+                                 f"/ping, /health, /version, /metrics or /openapi.json")
         allow = [(b"allow", ", ".join(allowed + ["OPTIONS"]).encode())]
         if method == "OPTIONS":
-            return lambda _: (200, Body(b"", "text/plain", allow), 0), None
+            return "none", lambda _: (200, Body(b"", "text/plain", allow), 0), None
         raise HTTPError(405, f"{method} is not allowed on {path}; expected "
                              f"{', '.join(allowed)}", allow)
 
@@ -250,7 +317,7 @@ class App:
         parsed = rows.parse_json(body, protocols.BODY)
         X, ignored = protocols.oip_rows(parsed, model.features, protocols.Binary(blob))
         y, outside = self.predict(model, Chunk(X, range(1, len(X) + 1), lambda no: f"row {no}"))
-        params = {"rows_outside_training_range": outside}
+        request.outside, params = outside, {"rows_outside_training_range": outside}
         if ignored:
             params["ignored_inputs"] = ignored
         answer, binary = protocols.oip_response(name, parsed, y, params)
@@ -273,8 +340,8 @@ class App:
                   "said once)", file=sys.stderr, flush=True)
         if chunk.bad:
             raise UserError(chunk.bad[0][1])
-        y, outside = self.predict(model, chunk)
-        head = [(b"x-rows-outside-training-range", str(outside).encode())]
+        y, request.outside = self.predict(model, chunk)
+        head = [(b"x-rows-outside-training-range", str(request.outside).encode())]
         if answer == "text/csv":
             data = "".join(f"{v!r}\n" for v in y.tolist())
         elif answer == "application/jsonlines":
@@ -292,10 +359,9 @@ class App:
         return y, rows_outside(model, chunk.X)
 
 
-def tokens(scope, name):
+def tokens(request, name):
     """The comma-separated values of a header, without parameters, in lower case."""
-    return [t.split(";")[0].strip().lower() for t in
-            Request(scope, None).header(name).split(",")]
+    return [t.split(";")[0].strip().lower() for t in request.header(name).split(",")]
 
 
 def negotiate(accept_header):
@@ -322,6 +388,7 @@ def escaped(path):
 
 port = bounded(int, lambda n: 1 <= n <= 65535, "a port, 1 to 65535")
 seconds = bounded(float, lambda s: 0 < s <= 86400, "seconds, above 0 and at most 86400")
+log_format = bounded(str, lambda t: t in ("text", "json"), "text or json")
 switch = bounded(lambda t: {"1": True, "true": True, "0": False, "false": False}.get(t.lower()),
                  lambda b: True, "true or false (1 or 0)")
 
@@ -339,7 +406,11 @@ def _parser():
             ("--body-timeout", seconds, 30.0, "seconds a body may take to arrive; then 408"),
             ("--keepalive", count, 5, "seconds an idle kept-alive connection stays open"),
             ("--strict", switch, False, "refuse rows with a feature outside the training "
-                                        "range, as predict --strict does")):
+                                        "range, as predict --strict does"),
+            ("--log-format", log_format, "text", "the access log: text, or json (one object "
+                                                 "a line)"),
+            ("--metrics-dir", str, "", "a writable folder for the workers' metrics (default: "
+                                       "a new one in /dev/shm or the temporary folder)")):
         env = "HOUSING_" + flag[2:].upper().replace("-", "_")
         if env in os.environ:
             try:
@@ -405,18 +476,30 @@ def main(argv=None) -> int:
         raise UserError(f"--default: no model named {args.default!r}; expected one of "
                         f"{', '.join(models)}")
     check_port(args.host, args.port)
-    print(f"housing serve: {', '.join(f'{k} (version {v})' for k, v in versions.items())} on "
-          f"http://{args.host}:{args.port} ({args.workers} workers); /invocations uses "
-          f"{args.default}" + ("; --strict" if args.strict else ""), flush=True)
+    metrics = Metrics(folder(args.metrics_dir))
+    made = not args.metrics_dir  # a folder of our own, removed at exit
+    app = App(models, args.default, args.max_body, args.body_timeout, versions=versions,
+              strict=args.strict, log_format=args.log_format, metrics=metrics)
+    settings = {k: v for k, v in vars(args).items() if k != "model"}
+    settings["metrics_dir"] = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    app.say("start", f"housing serve: {', '.join(f'{k} (version {v})' for k, v in versions.items())} "
+                     f"on http://{args.host}:{args.port}; settings: "
+                     + " ".join(f"{k}={v}" for k, v in settings.items()),
+            models=versions, settings=settings)
+
+    def worker_exit(server, worker):  # in the worker, once its requests are finished
+        app.say("stop", f"housing serve: worker {worker.pid} stopped after {app.answered} "
+                        f"requests", pid=worker.pid, requests=app.answered)
     # /dev/shm: the workers' heartbeat files, writable even in a read-only container
     shm = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    Gunicorn(App(models, args.default, args.max_body, args.body_timeout,
-                 versions=versions, strict=args.strict), {
+    Gunicorn(app, {
         "bind": f"{args.host}:{args.port}", "workers": args.workers, "worker_class": "asgi",
         "reuse_port": True, "asgi_lifespan": "off", "keepalive": args.keepalive,
         # gunicorn's own bound on a body's wait: past ours, so that ours answers 408
         "timeout": int(args.body_timeout) + 5, "graceful_timeout": 20,
         "worker_tmp_dir": shm, "control_socket_disable": True, "loglevel": "warning",
-        "proc_name": "housing",
+        "proc_name": "housing", "worker_exit": worker_exit,
+        "child_exit": lambda server, worker: metrics.worker_exit(worker.pid),
+        "on_exit": lambda server: made and shutil.rmtree(metrics.path, ignore_errors=True),
     }).run()
     return 0

@@ -182,7 +182,11 @@ def test_a_base_image_given_once_is_used_by_later_docker_targets(sandbox):
     run = " ".join(make(sandbox, "-n", "docker-run").stdout.replace("\\\n", " ").split())
     assert "docker build --build-arg BASE_IMAGE=mirror.example/python:3.11 " in run
     reset = make(sandbox, "-n", "docker-run", "BASE_IMAGE=").stdout.replace("\\\n", " ")
-    assert "docker build --iidfile" in " ".join(reset.split())  # no --build-arg: the default
+    build = next(line for line in reset.splitlines() if line.startswith("docker build"))
+    assert "--build-arg" not in build  # the Dockerfile's default
+    # and the image says what it is: the OCI labels
+    for label in ("title=housing", "version=", "revision=", "source=", "created="):
+        assert f"--label org.opencontainers.image.{label}" in build
 
 
 def test_parameters_the_caller_exported_do_not_reach_a_tests_make(sandbox, monkeypatch):
@@ -196,3 +200,11 @@ def test_parameters_the_caller_exported_do_not_reach_a_tests_make(sandbox, monke
     mx = json.loads((sandbox / "artifacts" / "metrics.json").read_text())
     assert (mx["quantized"]["bits"], mx["quantized"]["auto"]) == (PARAMS.bits, True)
     assert (sandbox / "artifacts" / "params" / "BASE_IMAGE").read_text() == "\n"
+
+
+def test_docker_serve_replaces_only_the_container_it_started(sandbox):
+    run = " ".join(make(sandbox, "-n", "docker-serve", "PORT=9123", "IMAGE=img:1").stdout.split())
+    assert "docker ps -aq --filter label=housing.serve=img:1@9123" in run
+    assert ("docker run -d --rm --name housing-serve-9123 --label housing.serve=img:1@9123 "
+            "--read-only --tmpfs /run/metrics -e HOUSING_METRICS_DIR=/run/metrics") in run
+    assert "127.0.0.1:9123 is in use; choose another PORT=" in run

@@ -2,6 +2,7 @@
 import gzip
 import http.client
 import json
+import os
 import re
 import signal
 import socket
@@ -276,8 +277,8 @@ BAD = {
     "unknown model": ("/v2/models/forest/infer", infer_body(), 404,
                       "no model named 'forest'; expected one of float, quantized"),
     "unknown path": ("/predict", infer_body(), 404,
-                     "no such path '/predict'; expected /v2/..., /invocations, /ping, /health "
-                     "or /version"),
+                     "no such path '/predict'; expected /v2/..., /invocations, /ping, /health, "
+                     "/version, /metrics or /openapi.json"),
     "wrong method": ("/v2/health/ready", infer_body(), 405,
                      "POST is not allowed on /v2/health/ready; expected GET, HEAD"),
     "content type": ("/invocations", "a,b\n", 415,
@@ -398,13 +399,114 @@ def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_wo
     status, out, err = stop(proc)
     assert status == 0 and "Traceback" not in err
     lines = out.splitlines()
-    assert re.match(r"housing serve: float \(version [0-9a-f]{12}\), quantized \(version "
-                    r"[0-9a-f]{12}\) on http://127\.0\.0\.1:", lines[0])
-    requests = [line.split() for line in lines[1:]]
-    assert [r[:4] for r in requests if r[1] != "/v2/health/ready"] == [
-        ["GET", "/v2/health/live", "200", "0"], ["POST", "/v2/models/float/infer", "200", "3"],
-        ["POST", "/v2/models/float/infer", "200", "3"]]
-    assert all(r[4].endswith("ms") and float(r[4][:-2]) >= 0 for r in requests)
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(stamp + r" housing serve: float \(version [0-9a-f]{12}\), quantized "
+                        r"\(version [0-9a-f]{12}\) on http://127\.0\.0\.1:\d+; settings: host="
+                        r"127\.0\.0\.1 .* max_body=1048576 body_timeout=1\.0 .*", lines[0])
+    assert re.fullmatch(stamp + r" housing serve: worker \d+ stopped after \d+ requests", lines[-1])
+    # one line a request, the health probe (which succeeded) left out: time, client,
+    # request id, method, path, status, rows, milliseconds
+    requests = [line.split() for line in lines[1:-1]]
+    assert [r[3:7] for r in requests] == [["POST", "/v2/models/float/infer", "200", "3"]] * 2
+    assert all(re.fullmatch(stamp, r[0]) and r[1] == "127.0.0.1" and re.fullmatch(
+        "[0-9a-f]{20}", r[2]) and r[7].endswith("ms") and len(r) == 8 for r in requests)
+    assert requests[0][2] != requests[1][2]
+
+
+def test_request_ids_json_logs_and_failed_probes(built):
+    port = free_port()
+    proc = start(built, port, "--log-format", "json")
+    server = (f"127.0.0.1:{port}", proc)
+    _, _, headers = call(server, "POST", "/v2/models/float/infer", infer_body(),
+                         headers={"X-Request-ID": "req-42"})
+    assert headers["X-Request-ID"] == "req-42"
+    forged = "a\nb"  # not fit for a log line: a new id instead
+    assert call(server, "GET", "/version", headers={"X-Request-ID": "x" * 200})[2][
+        "X-Request-ID"] != "x" * 200
+    call(server, "GET", "/v2/health/live")
+    call(server, "GET", "/v2/models/forest/ready")
+    call(server, "GET", "/v2/health/live/x%E2%80%A8")
+    status, out, err = stop(proc)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["event"] for line in lines] == ["start", "request", "request", "request",
+                                                 "request", "stop"]
+    assert lines[0]["models"].keys() == {"float", "quantized"}
+    assert lines[0]["settings"]["log_format"] == "json"
+    first = lines[1]
+    assert {k: first[k] for k in ("client", "request_id", "method", "path", "status", "rows")} \
+        == {"client": "127.0.0.1", "request_id": "req-42", "method": "POST",
+            "path": "/v2/models/float/infer", "status": 200, "rows": 3}
+    assert [(line["path"], line["status"]) for line in lines[3:5]] == [
+        ("/v2/models/forest/ready", 404), ("/v2/health/live/x\u2028", 404)]
+    assert forged and lines[-1]["requests"] >= 5  # and start-up's readiness probes
+
+
+def test_help_lists_every_variable_and_bad_values_stop_start_up(built):
+    run = subprocess.run([sys.executable, "-m", "housing", "serve", "--help"],
+                         capture_output=True, text=True, cwd=ROOT, env=plain_env())
+    for flag in re.findall(r"^  (--[a-z-]+)", run.stdout, re.M):
+        if flag not in ("--help", "--model"):
+            assert f"HOUSING_{flag[2:].upper().replace('-', '_')}" in run.stdout, flag
+    run = subprocess.run([sys.executable, "-m", "housing", "serve"], capture_output=True,
+                         text=True, cwd=ROOT, env=dict(plain_env(), HOUSING_LOG_FORMAT="xml"))
+    assert (run.returncode, run.stderr) == (2, "housing serve: error: HOUSING_LOG_FORMAT: "
+                                               "expected text or json, got 'xml'\n")
+
+
+def metric(text, name, **labels):
+    """The value of one sample of Prometheus' text format, 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(name + ("{" if labels else " ")):
+            got = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+            if all(got.get(k) == v for k, v in labels.items()):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def test_metrics_count_every_request_through_both_workers_and_never_go_back(built, tmp_path):
+    port = free_port()
+    proc = start(built, port, "--workers", "2", "--metrics-dir", str(tmp_path))
+    server = (f"127.0.0.1:{port}", proc)
+    try:
+        deadline = time.monotonic() + 15
+        while listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # both workers listening before the requests
+        def scrape():
+            status, data, headers = exchange(server, "GET", "/metrics")
+            assert status == 200 and headers["Content-Type"].startswith("text/plain")
+            return data.decode()
+        X = ROWS.copy()
+        X[0, 4] = 1e7  # one row outside the training range a request
+        before = scrape()
+        for _ in range(40):  # a new connection each: the kernel spreads them over both
+            assert call(server, "POST", "/v2/models/quantized/infer",
+                        infer_body(data=X.tolist()))[0] == 200
+        for _ in range(5):
+            assert call(server, "POST", "/invocations", {"instances": X.tolist()})[0] == 200
+        assert call(server, "GET", "/v2/models/forest")[0] == 404
+        after = scrape()
+        assert len(list(tmp_path.glob("counter_*.db"))) == 2  # both workers counted
+        infer = dict(route="infer", model="quantized", protocol="oip", status="200")
+        assert metric(after, "housing_requests_total", **infer) - metric(
+            before, "housing_requests_total", **infer) == 40
+        assert metric(after, "housing_requests_total", route="invocations", model="quantized",
+                      protocol="mlflow", status="200") == 5
+        assert metric(after, "housing_requests_total", route="metadata", model="",
+                      status="404") == 1
+        assert metric(after, "housing_rows_predicted_total", model="quantized") == 135
+        assert metric(after, "housing_rows_outside_training_range_total",
+                      model="quantized") == 45
+        assert metric(after, "housing_request_duration_seconds_count", route="infer") == 40
+        assert metric(after, "housing_requests_in_flight") == 1  # the scrape itself
+        assert metric(after, "process_resident_memory_bytes") > 0
+        # a worker killed and replaced: its counts stay, nothing goes backwards
+        worker = int(open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()[0])
+        os.kill(worker, signal.SIGKILL)
+        time.sleep(1)
+        assert metric(scrape(), "housing_requests_total", **infer) == metric(
+            after, "housing_requests_total", **infer)
+    finally:
+        assert stop(proc)[0] == 0
 
 
 def listening(port):
@@ -466,8 +568,8 @@ def test_a_path_cannot_forge_a_log_line(built):
     proc = start(built, port)
     call((f"127.0.0.1:{port}",), "GET", "/x%0AGET%20/v2%20200%200%200.01ms%1b[2J")
     out = stop(proc)[1]
-    assert out.splitlines()[-1].startswith(
-        "GET /x\\nGET /v2 200 0 0.01ms\\u001b[2J 404 0 ")
+    line = out.splitlines()[-2]  # the last is the worker's stop line
+    assert line.split(" ", 3)[3].startswith("GET /x\\nGET /v2 200 0 0.01ms\\u001b[2J 404 0 ")
 
 
 @pytest.mark.parametrize("argv, env, message", [
@@ -892,3 +994,80 @@ def test_mlserver_codecs_and_mlflows_serving_input_helper(server, built):
     for name in ("mlflow", "mlflow, params"):
         assert call(server, "POST", "/invocations", bodies[name])[:2] == (
             200, {"predictions": want}), name
+
+
+VALIDATE = """
+import sys
+from jsonschema import Draft202012Validator
+doc, answers = json.loads(open(sys.argv[1]).read()), json.loads(open(sys.argv[2]).read())
+wrong = []
+for method, template, status, kind, body in answers:
+    responses = doc["paths"][template][method.lower()]["responses"]
+    if str(status) not in responses:
+        wrong.append(f"{method} {template}: status {status} is not described")
+        continue
+    described = responses[str(status)]
+    if "$ref" in described:
+        described = doc["components"]["responses"][described["$ref"].split("/")[-1]]
+    if kind not in described["content"]:
+        wrong.append(f"{method} {template} {status}: content type {kind} is not described")
+        continue
+    if kind == "application/json":
+        schema = dict(described["content"][kind]["schema"], components=doc["components"])
+        for error in Draft202012Validator(schema).iter_errors(body):
+            wrong.append(f"{method} {template} {status}: {error.message}")
+print(json.dumps(wrong))
+"""
+
+
+@pytest.mark.skipif(not installed("jsonschema"), reason="jsonschema is not installed: make clients")
+def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_path):
+    status, doc, _ = call(server, "GET", "/openapi.json")
+    assert status == 200 and call(server, "GET", "/v2/docs/dataplane.json")[1] == doc
+    assert doc["openapi"] == "3.1.0" and doc["info"]["version"] == call(server, "GET", "/version")[1]["version"]
+    version = call(server, "GET", "/v2/models/quantized")[1]["versions"][0]
+    csv = ",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in ROWS.tolist())
+    requests = [(template, "GET", template, None, {}) for template in doc["paths"]
+                if "get" in doc["paths"][template] and "{" not in template]
+    for m in ("quantized", "forest"):
+        for v in ("", f"/versions/{version}", "/versions/x"):
+            base = f"/v2/models/{m}{v}"
+            template = "/v2/models/{model}" + ("/versions/{version}" if v else "")
+            requests += [(template, "GET", base, None, {}),
+                         (template + "/ready", "GET", base + "/ready", None, {}),
+                         (template + "/infer", "POST", base + "/infer", infer_body(), {})]
+    requests += [
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", {"inputs": []}, {}),
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", "{", {}),
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", "x",
+         {"Content-Type": "text/plain"}),
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", *binary_request(
+            ROWS, "FP64", outputs=False)),
+        ("/invocations", "POST", "/invocations", {"instances": ROWS.tolist()}, {}),
+        ("/invocations", "POST", "/invocations", csv, {"Content-Type": "text/csv"}),
+        ("/invocations", "POST", "/invocations", csv, {"Content-Type": "text/csv",
+                                                        "Accept": "text/csv"}),
+        ("/invocations", "POST", "/invocations", csv, {"Content-Type": "text/csv",
+                                                        "Accept": "application/jsonlines"}),
+        ("/invocations", "POST", "/invocations", csv, {"Content-Type": "text/csv",
+                                                        "Accept": "image/png"}),
+        ("/invocations", "POST", "/invocations", {"rows": 1}, {}),
+        ("/invocations", "POST", "/invocations", "x", {"Content-Type": "text/plain"}),
+    ]
+    answers = []
+    for template, method, path, body, headers in requests:
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+        headers = {"Content-Type": "application/json", **headers} if body is not None else {}
+        status, data, h = exchange(server, method, path, body.encode() if isinstance(body, str)
+                                   else body or b"", headers)
+        kind = h["Content-Type"].split(";")[0]
+        answers.append((method, template, status, kind,
+                        json.loads(data) if kind == "application/json" else None))
+    assert {status for *_, status, _, _ in answers} >= {200, 400, 404, 406, 415}
+    (tmp_path / "doc.json").write_text(json.dumps(doc))
+    (tmp_path / "answers.json").write_text(json.dumps(answers))
+    run = subprocess.run([CLIENTS, "-c", "import json\n" + VALIDATE, tmp_path / "doc.json",
+                          tmp_path / "answers.json"], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == []
