@@ -11,6 +11,7 @@ content type, header or body the description does not list.
 import argparse
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
@@ -37,7 +38,8 @@ def main():
                               "--checks", "all", "--exclude-checks", "positive_data_acceptance",
                               "--max-examples", str(args.examples), "--max-time",
                               str(args.seconds), "--request-timeout", "10",
-                              "--generation-deterministic"], timeout=args.seconds + 120)
+                              "--generation-deterministic"], timeout=args.seconds + 120,
+                             cwd=tempfile.mkdtemp())  # where it leaves its own files
         return run.returncode
     finally:
         server.terminate()
