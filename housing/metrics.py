@@ -1,18 +1,14 @@
-"""The server's Prometheus metrics, summed over its worker processes.
-
-prometheus-client's multiprocess mode, made for gunicorn's process model: each process
-writes its values to memory-mapped files in one folder, and a scrape reads them all. So
-a counter never goes backwards when a worker is replaced (the files of a dead worker keep
-counting), and a scrape costs reading a few small files. The folder must exist and be
-writable before prometheus-client is imported: ``start`` sets it, then imports it.
+"""The server's Prometheus metrics, summed over its worker processes: prometheus-client's
+multiprocess mode, made for gunicorn's process model. Each process writes its values to
+files in one folder, which a scrape reads; a dead worker's files keep counting, so no
+counter goes backwards when a worker is replaced.
 """
+import asyncio
 import os
 import tempfile
 
 from .cli import UserError
 
-ROUTES = ("infer", "invocations", "metadata", "ready", "health", "server", "version",
-          "metrics", "openapi", "none")
 BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 10.0)
 
 
@@ -32,12 +28,18 @@ def folder(path=None):
 
 
 class Metrics:
-    """The counters, histogram and gauge one request updates, their label sets cached."""
+    """The counters, histogram and gauge of the requests answered.
+
+    A request adds to plain Python numbers; once per turn of the event loop (``flush``,
+    scheduled by the first request of the turn) they go to prometheus-client's values, so
+    a turn that answers many requests writes the shared files once, not once a request:
+    updating them per request cost 6 us of the ~60 us a one-row infer takes in the app.
+    """
 
     def __init__(self, path):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.path = path
         import prometheus_client as p  # only now: it reads the folder at import
-        self.p, self.children = p, {}
+        self.p, self.children, self.pending, self.active, self.due = p, {}, {}, 0, False
         self.requests = p.Counter("housing_requests", "HTTP requests answered",
                                   ["route", "model", "protocol", "status"])
         self.latency = p.Histogram("housing_request_duration_seconds",
@@ -50,24 +52,49 @@ class Metrics:
         self.in_flight = p.Gauge("housing_requests_in_flight", "Requests being answered",
                                  multiprocess_mode="livesum")
 
+    def begin(self):
+        self.active += 1
+        self.later()
+
     def done(self, route, model, status, seconds, rows, outside):
-        key = (route, model, status)
-        if key not in self.children:
-            protocol = {"infer": "oip", "invocations": "mlflow"}.get(route, "")
-            self.children[key] = (self.requests.labels(route, model, protocol, str(status)),
-                                  self.latency.labels(route), self.rows.labels(model),
-                                  self.outside.labels(model))
-        requests, latency, predicted, beyond = self.children[key]
-        requests.inc()
-        latency.observe(seconds)
-        if rows:
-            predicted.inc(rows)
-        if outside:
-            beyond.inc(outside)
+        self.active -= 1
+        entry = self.pending.setdefault((route, model, status), [0, 0, 0, []])
+        entry[0] += 1
+        entry[1] += rows
+        entry[2] += outside
+        entry[3].append(seconds)
+        self.later()
+
+    def later(self):
+        if not self.due:
+            self.due = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self):
+        """What this turn of the loop answered, to the shared values."""
+        self.due = False
+        self.in_flight.set(self.active)
+        for key, (n, rows, outside, seconds) in self.pending.items():
+            if key not in self.children:
+                route, model, status = key
+                protocol = {"infer": "oip", "invocations": "mlflow"}.get(route, "")
+                self.children[key] = (self.requests.labels(route, model, protocol, str(status)),
+                                      self.latency.labels(route), self.rows.labels(model),
+                                      self.outside.labels(model))
+            requests, latency, predicted, beyond = self.children[key]
+            requests.inc(n)
+            for s in seconds:
+                latency.observe(s)
+            if rows:
+                predicted.inc(rows)
+            if outside:
+                beyond.inc(outside)
+        self.pending.clear()
 
     def scrape(self):
         """The text format of every process' values, and this process' own metrics."""
         from prometheus_client import multiprocess
+        self.flush()  # this process' own counts, to this moment
         registry = self.p.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
         self.p.ProcessCollector(registry=registry)  # the answering worker's

@@ -28,9 +28,6 @@ The training objective throughout is the mean squared change of the training pre
 from the float model's. ``auto`` quantizes with every method and keeps the one with the
 smallest training objective: the test split is never read here.
 """
-from dataclasses import dataclass
-from typing import Callable
-
 import numpy as np
 
 from . import model as m
@@ -133,21 +130,10 @@ def error_compensating(coef, intercept, X, y, bits):
     return _symmetric("error-compensating", coef, X, y, bits, compensate=True)
 
 
-@dataclass(frozen=True)
-class Method:
-    """A quantization method: ``fn(coef, intercept, X, y, bits) -> model.Quantized``, and
-    whether its grid is symmetric (per-coefficient exponents) or min-max (a zero point)."""
-    fn: Callable
-    symmetric: bool
-
-
-# Every method, in the order tables and ties list them. Adding one: a function, an entry.
-METHODS = {
-    "minmax": Method(minmax, symmetric=False),
-    "bias-corrected": Method(bias_corrected, symmetric=False),
-    "standardized": Method(standardized, symmetric=True),
-    "error-compensating": Method(error_compensating, symmetric=True),
-}
+# Every method, in the order tables and ties list them: name -> fn(coef, intercept, X, y,
+# bits) -> model.Quantized. Adding one: a function, an entry.
+METHODS = {"minmax": minmax, "bias-corrected": bias_corrected, "standardized": standardized,
+           "error-compensating": error_compensating}
 assert tuple(METHODS) == NAMES, "config.METHODS names these, in this order"
 AUTO = "auto"  # every method, keeping the best on the training objective
 
@@ -160,7 +146,7 @@ def quantize(method, coef, intercept, X, y, bits):
     """
     if method == AUTO:
         return choose(quantize_all(coef, intercept, X, y, bits), coef, intercept, X)
-    return METHODS[method].fn(coef, intercept, X, y, bits)
+    return METHODS[method](coef, intercept, X, y, bits)
 
 
 def train_objective(q, coef, intercept, X):
@@ -180,7 +166,7 @@ def choose(results, coef, intercept, X):
 
 def quantize_all(coef, intercept, X, y, bits):
     """Every method at ``bits``: method -> Quantized."""
-    return {name: method.fn(coef, intercept, X, y, bits) for name, method in METHODS.items()}
+    return {name: fn(coef, intercept, X, y, bits) for name, fn in METHODS.items()}
 
 
 def _parser():

@@ -101,7 +101,7 @@ def evaluate(split_meta, split, models):
                          payload_bytes=model.payload_bytes,
                          bits=model.meta.get("bits", 64),
                          method=method or "least squares",
-                         symmetric=bool(method) and qz.METHODS[method].symmetric,
+                         symmetric=model.meta.get("symmetric", False),
                          auto=model.meta.get("auto", False),
                          data_sha256=model.meta["data_sha256"])
     k = models["quantized"].kernel

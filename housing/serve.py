@@ -11,6 +11,7 @@ in the environment as HOUSING_<NAME> (HOUSING_MAX_BODY=...); a flag wins.
 """
 import argparse
 import asyncio
+import collections
 import gzip
 import hashlib
 import json
@@ -20,7 +21,6 @@ import shutil
 import socket
 import sys
 import time
-import uuid
 import zlib
 from importlib import resources
 from pathlib import Path
@@ -55,13 +55,8 @@ class Request:
         return self.headers.get(name, b"").decode("latin-1")
 
 
-class Body(bytes):
-    """A response body that is not JSON: its bytes, content type and extra headers."""
-
-    def __new__(cls, data, kind, headers=()):
-        body = super().__new__(cls, data)
-        body.kind, body.headers = kind, list(headers)
-        return body
+# A response body that is not JSON: its bytes, content type and extra headers
+Body = collections.namedtuple("Body", "data kind headers", defaults=((),))
 
 
 GZIP_MIN = 1024  # bytes: smaller responses are sent as they are
@@ -87,7 +82,7 @@ class App:
         self.versions = versions or {name: "1" for name in models}
         self.max_body, self.body_timeout, self.said_params = max_body, body_timeout, False
         self.log_format, self.metrics, self.answered = log_format, metrics, 0
-        self.prefix, self.ids, self.second = None, 0, (None, "")
+        self.prefix, self.ids, self.second, self.lines = None, 0, (None, ""), []
         doc = json.loads((resources.files("housing") / "openapi.json").read_bytes())
         doc["info"]["version"] = __version__  # defined once, in housing/__init__.py
         params = doc["components"]["parameters"]  # the models and versions this serves
@@ -107,8 +102,7 @@ class App:
                 "extensions": ["binary_tensor_data"]}, 0)),
             ("GET", model): ("metadata", self.model_metadata),
             ("GET", model + "/ready"): ("ready", self.model_ready),
-            ("GET", r"/ping"): ("health", lambda _: (200, {"status": "ok"}, 0)),
-            ("GET", r"/health"): ("health", lambda _: (200, {"status": "ok"}, 0)),
+            ("GET", r"/ping|/health"): ("health", lambda _: (200, {"status": "ok"}, 0)),
             ("GET", r"/version"): ("version", lambda _: (200, {"version": __version__}, 0)),
             ("GET", r"/metrics"): ("metrics", self.scrape),
             ("GET", r"/openapi\.json|/v2/docs/dataplane\.json"): (
@@ -123,7 +117,7 @@ class App:
         method, path, headers, rows, route = scope["method"], scope["path"], [], 0, "none"
         request = Request(scope, None)
         if self.metrics:
-            self.metrics.in_flight.inc()
+            self.metrics.begin()
         try:
             route, handler, request.match = self.route(method, path)
             if method == "POST":
@@ -138,7 +132,8 @@ class App:
             print(f"housing serve: {method} {escaped(path)}: {type(e).__name__}: {e}",
                   file=sys.stderr, flush=True)
         if isinstance(answer, Body):
-            data, kind, headers = answer, answer.kind, headers + answer.headers
+            data, kind, extra = answer
+            headers = headers + list(extra)
         else:
             data, kind = json.dumps(answer, allow_nan=False).encode(), "application/json"
         if len(data) >= GZIP_MIN and "gzip" in tokens(request, b"accept-encoding"):
@@ -154,7 +149,6 @@ class App:
         seconds = time.perf_counter() - start
         self.answered += 1
         if self.metrics:
-            self.metrics.in_flight.dec()
             name = request.match.group(1) if route in ("infer", "metadata", "ready") else (
                 self.default if route == "invocations" else "")
             self.metrics.done(route, name if name in self.models else "", status, seconds,
@@ -166,9 +160,20 @@ class App:
             self.say("request", "", client=client, request_id=rid, method=method, path=path,
                      status=status, rows=rows, ms=round(seconds * 1000, 3))
         else:
-            self.log.write(f"{self.now()} {client} {rid} {method} {escaped(path)} {status} "
-                           f"{rows} {seconds * 1000:.2f}ms\n")
-            self.log.flush()
+            self.write(f"{self.now()} {client} {rid} {method} {escaped(path)} {status} "
+                       f"{rows} {seconds * 1000:.2f}ms\n")
+
+    def write(self, line):
+        """A request's line, written with the others of this turn of the event loop: one
+        write a turn, not one a request."""
+        if not self.lines:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.lines.append(line)
+
+    def flush(self):
+        self.log.write("".join(self.lines))
+        self.log.flush()
+        self.lines.clear()
 
     def new_id(self):
         """A request id unique to this run: a random prefix per process, then a count."""
@@ -187,10 +192,11 @@ class App:
     def say(self, event, text, **fields):
         """One line on the log: the time (UTC), then ``text``, or with --log-format json
         one JSON object of the time, the event and ``fields``."""
-        if self.log_format == "json":
-            self.log.write(json.dumps({"time": self.now(), "event": event, **fields}) + "\n")
-        else:
-            self.log.write(f"{self.now()} {text}\n")
+        line = (json.dumps({"time": self.now(), "event": event, **fields})
+                if self.log_format == "json" else f"{self.now()} {text}")
+        if event == "request":
+            return self.write(line + "\n")
+        self.log.write(line + "\n")
         self.log.flush()
 
     def scrape(self, request):
@@ -331,7 +337,7 @@ class App:
 
     def invocations(self, request):
         accept(request.kind, ("application/json", "text/csv"))
-        answer = negotiate(request.header(b"accept"))
+        answer = negotiate(request)
         model = self.models[self.default]
         chunk, params = protocols.mlflow_rows(request.body, request.kind, model.features)
         if params and not self.said_params:
@@ -364,13 +370,13 @@ def tokens(request, name):
     return [t.split(";")[0].strip().lower() for t in request.header(name).split(",")]
 
 
-def negotiate(accept_header):
-    """The media type /invocations answers in for an Accept header; 406 if none fits."""
-    for kind in [t.split(";")[0].strip().lower() for t in accept_header.split(",")]:
+def negotiate(request):
+    """The media type /invocations answers in for its Accept header; 406 if none fits."""
+    for kind in tokens(request, b"accept"):
         if kind in ANSWERS or not kind:
             return ANSWERS.get(kind, "application/json")
-    raise HTTPError(406, f"Accept {accept_header!r} cannot be answered here; expected "
-                         f"application/json, text/csv or application/jsonlines")
+    raise HTTPError(406, f"Accept {request.header(b'accept')!r} cannot be answered here; "
+                         f"expected application/json, text/csv or application/jsonlines")
 
 
 def accept(kind, accepted):
@@ -488,6 +494,7 @@ def main(argv=None) -> int:
             models=versions, settings=settings)
 
     def worker_exit(server, worker):  # in the worker, once its requests are finished
+        metrics.flush()
         app.say("stop", f"housing serve: worker {worker.pid} stopped after {app.answered} "
                         f"requests", pid=worker.pid, requests=app.answered)
     # /dev/shm: the workers' heartbeat files, writable even in a read-only container

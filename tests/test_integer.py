@@ -87,7 +87,7 @@ def problem():
        widen=st.floats(0.01, 100))
 def test_kernel_is_within_its_rounding_of_exact_arithmetic(problem, bits, method, rows, widen):
     coef, intercept, X, y = problem
-    q = qz.METHODS[method].fn(coef, intercept, X, y, bits)
+    q = qz.METHODS[method](coef, intercept, X, y, bits)
     shifts = integer.input_shifts(X.min(axis=0) * widen, X.max(axis=0) * widen)
     k = integer.kernel(q, shifts)
     Y = integer.predict(k, np.array(rows))

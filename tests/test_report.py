@@ -49,7 +49,7 @@ def test_sweep_rows_agree_with_scikit_learn(metrics, built):
     _, split = store.load_split(built["split"])
     fm = store.load_model(built["float"])
     for row in metrics["sweep"][::5]:
-        q = qz.METHODS[row["method"]].fn(fm.coef, fm.intercept, split["X_train"],
+        q = qz.METHODS[row["method"]](fm.coef, fm.intercept, split["X_train"],
                                          split["y_train"], row["bits"])
         w = (q.codes - q.zero_point) * float(q.scale)
         if q.exponents is not None:

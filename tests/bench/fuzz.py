@@ -9,6 +9,7 @@ description allows to be accepted; a description cannot state CSV's or a tensor'
 content type, header or body the description does not list.
 """
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -34,7 +35,7 @@ def main():
                 break
             except OSError:
                 time.sleep(0.1)
-        run = subprocess.run([args.schemathesis, "run", f"http://127.0.0.1:{port}/openapi.json",
+        run = subprocess.run([os.path.abspath(args.schemathesis), "run", f"http://127.0.0.1:{port}/openapi.json",
                               "--checks", "all", "--exclude-checks", "positive_data_acceptance",
                               "--max-examples", str(args.examples), "--max-time",
                               str(args.seconds), "--request-timeout", "10",
