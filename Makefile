@@ -341,10 +341,10 @@ mutation: ## mutation testing (slow): mutmut over housing/, the share killed per
 	  python3 -m venv $(MUTATION_VENV) && \
 	  $(MUTATION_VENV)/bin/pip install --disable-pip-version-check -q -r requirements.txt \
 	    $(MUTATION_TOOLS) && echo "$(MUTATION_TOOLS)" > $(MUTATION_VENV)/.tools; }
-	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR) && cp -r housing tests $(MUTATION_DIR)/
+	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR) && cp -r housing tests Makefile $(MUTATION_DIR)/
 	printf '%s\n' '[tool.mutmut]' 'source_paths = ["housing/"]' \
 	  'pytest_add_cli_args_test_selection = ["tests/"]' \
-	  'pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/test_pipeline.py", "--ignore=tests/test_serve.py"]' \
+	  'pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/test_pipeline.py", "--ignore=tests/test_serve.py", "--ignore=tests/test_readme.py", "--deselect=tests/test_cli.py::test_the_installed_command_and_its_version"]' \
 	  > $(MUTATION_DIR)/pyproject.toml
 	cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut run > mutmut.log 2>&1 \
 	  || { tail -30 mutmut.log; exit 1; }
