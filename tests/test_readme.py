@@ -9,12 +9,10 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from bench.repo import copy_repo, free_port, plain_env
+from bench.repo import copy_repo, plain_env, serving
 from housing.__main__ import STAGES
 from housing.config import ROOT
 
@@ -66,24 +64,8 @@ def pipeline(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(pipeline):
-    port = free_port()
-    log = open(pipeline / "serve.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "housing", "serve", "--port", str(port),
-                             "--workers", "1"], cwd=pipeline, env=plain_env(), stdout=log,
-                            stderr=log)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, (pipeline / "serve.log").read_text()
-                time.sleep(0.1)
+    with serving(pipeline, pipeline / "serve.log", "--workers", "1") as port:
         yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 def same(expected, got):

@@ -13,10 +13,8 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 
-from repo import free_port, plain_env
+from repo import serving
 
 
 def main():
@@ -25,26 +23,15 @@ def main():
     p.add_argument("--examples", type=int, default=25, help="test cases per operation")
     p.add_argument("--seconds", type=int, default=120, help="the whole run's time budget")
     args = p.parse_args()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "housing", "serve", "--port", str(port),
-                               "--workers", "2"], env=plain_env(), stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.1)
-        run = subprocess.run([os.path.abspath(args.schemathesis), "run", f"http://127.0.0.1:{port}/openapi.json",
-                              "--checks", "all", "--exclude-checks", "positive_data_acceptance",
-                              "--max-examples", str(args.examples), "--max-time",
-                              str(args.seconds), "--request-timeout", "10",
-                              "--generation-deterministic"], timeout=args.seconds + 120,
-                             cwd=tempfile.mkdtemp())  # where it leaves its own files
-        return run.returncode
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    folder = tempfile.mkdtemp()  # where schemathesis leaves its own files
+    with serving(os.getcwd(), os.path.join(folder, "serve.log"), "--workers", "2") as port:
+        return subprocess.run([os.path.abspath(args.schemathesis), "run",
+                               f"http://127.0.0.1:{port}/openapi.json", "--checks", "all",
+                               "--exclude-checks", "positive_data_acceptance",
+                               "--max-examples", str(args.examples), "--max-time",
+                               str(args.seconds), "--request-timeout", "10",
+                               "--generation-deterministic"], timeout=args.seconds + 120,
+                              cwd=folder).returncode
 
 
 if __name__ == "__main__":

@@ -1,9 +1,14 @@
 """What the benchmarks and the tests share: a copy of the repo to run make in (for the
-benchmark's `make all` and the pipeline tests), a clean environment, a free port."""
+benchmark's `make all` and the pipeline tests), a clean environment, a free port, a
+server of the models in a folder."""
 import os
 import re
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 
 from housing.config import ROOT
@@ -42,6 +47,29 @@ def copy_repo(dest):
         shutil.copy2(ROOT / name, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
+
+
+@contextmanager
+def serving(cwd, log, *options):
+    """``housing serve`` of the models under ``cwd`` on a free port, ready: yields the port,
+    then stops it. Its output goes to ``log`` (a path); an exit before it is ready is an
+    AssertionError that shows it."""
+    port = free_port()
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "housing", "serve", "--port", str(port),
+                                 *options], cwd=cwd, env=plain_env(), stdout=out, stderr=out)
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
+                break
+            except OSError:
+                assert proc.poll() is None, open(log).read()
+                time.sleep(0.1)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 @contextmanager
