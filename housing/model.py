@@ -12,6 +12,7 @@ zero point ``2**(bits-1) - 1`` and one int8 exponent per coefficient. Either way
 the code ``q == zero_point`` and dequantizes to exactly 0.0. The intercept is a float32.
 """
 from dataclasses import dataclass
+from operator import le
 
 import numpy as np
 
@@ -95,7 +96,7 @@ def rows_outside(model, X):
     if len(X) > SMALL:
         return int(outside(model, X).any(axis=1).sum())
     low, high = model.low.tolist(), model.high.tolist()
-    return sum(any(not lo <= v <= hi for v, lo, hi in zip(row, low, high)) for row in X.tolist())
+    return sum(not (all(map(le, low, row)) and all(map(le, row, high))) for row in X.tolist())
 
 
 def first_outside(model, x):

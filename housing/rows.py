@@ -167,16 +167,10 @@ def number(value, where, datatype=None):
 def numbers(values, where_of, datatype):
     """float64 array of a list of values, each checked by ``number``; ``where_of(k)``
     names the k-th in a message. Plain lists of ints and floats take numpy's path."""
-    allowed = {int} if datatype.startswith("INT") else {int, float}
-    if set(map(type, values)) <= allowed:
-        try:
-            X = np.array(values, dtype=np.float64)
-        except OverflowError:
-            X = None
-        if X is not None and (np.abs(X) <= LIMITS[datatype]).all() and (
-                allowed != {int} or not len(values)
-                or -LIMITS[datatype] <= min(values) and max(values) < LIMITS[datatype]):
-            return X
+    integer = datatype.startswith("INT")  # an INT's top: one below 2**bits
+    if set(map(type, values)) <= ({int} if integer else {int, float}) and (not values or (
+            -LIMITS[datatype] <= min(values) and max(values) <= LIMITS[datatype] - integer)):
+        return np.array(values, dtype=np.float64)  # compared exactly, so none overflows
     return np.array([number(v, where_of(k), datatype) for k, v in enumerate(values)],
                     dtype=np.float64)
 
@@ -193,13 +187,16 @@ def _int(text):
     return int(text[:401])
 
 
+DECODER = json.JSONDecoder(parse_constant=_constant, parse_int=_int)  # built once
+
+
 def parse_json(data, where):
     """A JSON value of ``data`` (bytes or str) by the standard library's ``json``; NaN and
     the infinities, which JSON lacks, are refused, as is nesting past Python's limit."""
     try:
-        if not isinstance(data, str):
-            data = bytes(data).decode("utf-8-sig")
-        return json.loads(data, parse_constant=_constant, parse_int=_int)
+        if not isinstance(data, str):  # a byte-order mark is dropped, as Excel writes one
+            data = str(data, "utf-8").removeprefix("\ufeff")
+        return DECODER.decode(data)
     except UnicodeDecodeError as e:
         raise UserError(f"{where}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at "
                         f"position {e.start + 1}") from None

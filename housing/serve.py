@@ -59,6 +59,7 @@ class Request:
 Body = collections.namedtuple("Body", "data kind headers", defaults=((),))
 
 
+STRICT = json.JSONEncoder(allow_nan=False)  # every response strict JSON; built once
 GZIP_MIN = 1024  # bytes: smaller responses are sent as they are
 ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}  # deflate: zlib's
 ANSWERS = {"application/json": "application/json", "text/csv": "text/csv",
@@ -135,7 +136,7 @@ class App:
             data, kind, extra = answer
             headers = headers + list(extra)
         else:
-            data, kind = json.dumps(answer, allow_nan=False).encode(), "application/json"
+            data, kind = STRICT.encode(answer).encode(), "application/json"
         if len(data) >= GZIP_MIN and "gzip" in tokens(request, b"accept-encoding"):
             data = gzip.compress(data, compresslevel=1)
             headers += [(b"content-encoding", b"gzip"), (b"vary", b"accept-encoding")]
@@ -328,7 +329,7 @@ class App:
             params["ignored_inputs"] = ignored
         answer, binary = protocols.oip_response(name, parsed, y, params)
         if binary:
-            head = json.dumps(answer, allow_nan=False).encode()
+            head = STRICT.encode(answer).encode()
             answer = Body(head + binary, "application/octet-stream", [
                 (b"inference-header-content-length", str(len(head)).encode())])
         return 200, answer, len(y)
@@ -387,7 +388,8 @@ def accept(kind, accepted):
 
 def escaped(path):
     """A path fit for one log line: control characters and non-ASCII as JSON escapes."""
-    return json.dumps(path)[1:-1]
+    plain = path.isascii() and path.isprintable() and '"' not in path and "\\" not in path
+    return path if plain else json.dumps(path)[1:-1]  # json.dumps costs 3 us a request
 
 
 # --- settings ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from housing import rows, store
 from housing.cli import UserError
 from housing.config import FEATURES
+from housing.model import rows_outside
 from housing.serve import App
 
 from helpers import run_predict
@@ -129,3 +130,50 @@ def test_valid_rows_get_the_cli_s_predictions_by_every_route(capsys, monkeypatch
     split = {"dataframe_split": {"columns": list(FEATURES), "data": X.tolist()}}
     assert asgi(app, "POST", "/invocations", json.dumps(split).encode()) == (
         200, {"predictions": cli})
+
+
+EDGES = [s * (v + d) for s in (1, -1) for d in (-1, 0, 1) for v in (
+    2 ** 31, 2 ** 63, 2 ** 1024, int(1.7976931348623157e308))] + [s * v for s in (1, -1) for v in (
+        3.4028234663852886e38, 3.4028235677973366e38, 1.7976931348623157e308)]
+
+
+def same_as_number_one_by_one(values, datatype):
+    """rows.numbers takes numpy's path for plain lists; rows.number, one value at a time, is
+    the reference: the same floats, or the same first refusal."""
+    def where(k):
+        return f"element {k + 1}"
+    try:
+        expected = [rows.number(v, where(k), datatype) for k, v in enumerate(values)]
+    except UserError as e:
+        with pytest.raises(UserError) as got:
+            rows.numbers(values, where, datatype)
+        assert str(got.value) == str(e)
+    else:
+        assert rows.numbers(values, where, datatype).tolist() == expected
+
+
+@pytest.mark.parametrize("datatype", rows.LIMITS)
+@pytest.mark.parametrize("value", EDGES)
+def test_numbers_fast_path_equals_number_at_each_range_edge(value, datatype):
+    same_as_number_one_by_one([value], datatype)
+
+
+@SETTINGS
+@given(values=st.lists(st.sampled_from(EDGES) | st.integers() | st.booleans() | st.none()
+                       | st.floats(allow_nan=False, allow_infinity=False), max_size=10),
+       datatype=st.sampled_from(tuple(rows.LIMITS)))
+def test_numbers_fast_path_equals_number_value_by_value(values, datatype):
+    same_as_number_one_by_one(values, datatype)
+
+
+@SETTINGS
+@given(t=st.lists(st.lists(st.sampled_from((0.0, 1.0)) | st.floats(-0.02, 1.02), min_size=8,
+                           max_size=8), min_size=1, max_size=40).map(np.array))
+def test_rows_outside_counts_as_numpy_does(built, t):
+    """The count of rows outside the training range, in Python floats for a few rows, is
+    numpy's: a row with any feature below its low or above its high. ``t`` places each
+    value in its feature's range: 0 at the low end, 1 at the high, exactly."""
+    model = store.load_model(built["float"])
+    X = np.where(t == 1, model.high, model.low + t * (model.high - model.low))
+    expected = int(((X < model.low) | (X > model.high)).any(axis=1).sum())
+    assert rows_outside(model, X) == expected

@@ -204,6 +204,12 @@ def with_value(i, j, value):
 BAD = {
     "malformed JSON": ("/v2/models/float/infer", '{"inputs": [', 400,
                        "request body: not valid JSON (Expecting value at column 13)"),
+    # a byte-order mark is dropped; a bad byte after it is counted from the body's start
+    "byte-order mark": ("/v2/models/float/infer", b'\xef\xbb\xbf{"inputs": [', 400,
+                        "request body: not valid JSON (Expecting value at column 13)"),
+    "bad byte after a byte-order mark": (
+        "/v2/models/float/infer", b'\xef\xbb\xbf{"inputs": [\x83]}', 400,
+        "request body: expected UTF-8 text, got byte 0x83 at position 16"),
     "wrong shape": ("/v2/models/float/infer", infer_body(shape=[4, 8]), 400,
                     "input 'x': shape [4, 8] holds 32 values, 'data' has 24"),
     "seven columns": ("/v2/models/float/infer",
