@@ -32,13 +32,12 @@ CACHE_FILE = "cal_housing_py3.pkz"  # what fetch_california_housing keeps in its
 
 def fetch():
     """X of shape (20640, 8) float64, y of shape (20640,) in $100,000, feature names."""
-    from sklearn.datasets import _california_housing, fetch_california_housing
+    from sklearn.datasets import fetch_california_housing
     home = data_home()
     created = not home.exists()
     if not (home / CACHE_FILE).exists():
-        print(f"housing data: downloading California Housing from "
-              f"{_california_housing.ARCHIVE.url} into {home} (once; set SCIKIT_LEARN_DATA "
-              f"to use a copy you have)", file=sys.stderr)
+        print(f"housing data: downloading California Housing into {home} (once; set "
+              f"SCIKIT_LEARN_DATA to use a copy you have)", file=sys.stderr)
     timeout = socket.getdefaulttimeout()
     socket.setdefaulttimeout(ATTEMPT_TIMEOUT)  # urllib, under scikit-learn, waits forever
     try:
