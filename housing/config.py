@@ -3,9 +3,8 @@
 Every path derives from ``ROOT``, the folder the command runs in: the repository, where
 ``make`` runs every stage, or /app in the image (so an installed ``housing`` command
 finds ``artifacts/`` where it runs, wherever the package lives). Every CLI flag defaults
-to a value here. The Makefile
-passes its own variables explicitly, and ``tests/test_pipeline.py`` checks that its
-defaults agree with ``PARAMS``.
+to a value here. The Makefile passes its own variables explicitly, and
+``tests/test_pipeline.py`` checks that its defaults agree with ``PARAMS``.
 """
 from dataclasses import dataclass
 from pathlib import Path

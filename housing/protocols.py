@@ -65,10 +65,9 @@ class Binary:
                             f"the last input's")
 
 
-def oip_rows(request, features, blob=None):
+def oip_rows(request, features, blob):
     """(X of shape (n, n_features), names of inputs ignored) from an infer request
     (parsed JSON) and the ``Binary`` data after it."""
-    blob = blob or Binary()
     if not isinstance(request, dict):
         raise UserError(f"{BODY}: expected an object with 'inputs', got {type_name(request)}")
     _field(request, "id", str, BODY)
@@ -91,12 +90,7 @@ def oip_rows(request, features, blob=None):
                             f"features in the model's order: {', '.join(features)}), got "
                             f"{list(X.shape)}")
         return X, []
-    names = []
-    for i, t in enumerate(inputs):
-        if not isinstance(t, dict):
-            raise UserError(f"{BODY}, input {i + 1}: expected a tensor object, got "
-                            f"{type_name(t)}")
-        names.append(_field(t, "name", str, f"{BODY}, input {i + 1}", required=True))
+    names = [_name(t, i) for i, t in enumerate(inputs)]
     columns = match_columns(names, features, BODY, what="input")  # a misspelt one is refused
     by_name = {}
     for i, t in enumerate(inputs):
@@ -119,12 +113,17 @@ def oip_rows(request, features, blob=None):
     return np.column_stack([by_name[f] for f in features]), [n for n in names if n not in by_name]
 
 
+def _name(t, i):
+    """The name of input tensor ``t``, the i-th, which must be an object."""
+    if not isinstance(t, dict):
+        raise UserError(f"{BODY}, input {i + 1}: expected a tensor object, got {type_name(t)}")
+    return _field(t, "name", str, f"{BODY}, input {i + 1}", required=True)
+
+
 def tensor(t, features, i, blob):
     """(name, array of the tensor's shape, float64) of input tensor ``t``, the i-th; its
     values are its 'data', or its 'binary_data_size' bytes of ``blob``."""
-    if not isinstance(t, dict):
-        raise UserError(f"{BODY}, input {i + 1}: expected a tensor object, got {type_name(t)}")
-    name = _field(t, "name", str, f"{BODY}, input {i + 1}", required=True)
+    name = _name(t, i)
     where = f"input {name!r}"
     datatype = t.get("datatype")
     if datatype not in DATATYPES:

@@ -96,11 +96,10 @@ def evaluate(split_meta, split, models):
     out["split"].update(train_rows=len(split["y_train"]), test_rows=len(y),
                         n_features=len(split_meta["features"]))
     for name, model in models.items():
-        method = model.meta.get("method")
         out[name] = dict(scores(y, m.predict(model, X), reference),
                          payload_bytes=model.payload_bytes,
                          bits=model.meta.get("bits", 64),
-                         method=method or "least squares",
+                         method=model.meta.get("method", "least squares"),
                          symmetric=model.meta.get("symmetric", False),
                          auto=model.meta.get("auto", False),
                          data_sha256=model.meta["data_sha256"])

@@ -194,9 +194,8 @@ def parse_json(data, where):
     """A JSON value of ``data`` (bytes or str) by the standard library's ``json``; NaN and
     the infinities, which JSON lacks, are refused, as is nesting past Python's limit."""
     try:
-        if not isinstance(data, str):  # a byte-order mark is dropped, as Excel writes one
-            data = str(data, "utf-8").removeprefix("\ufeff")
-        return DECODER.decode(data)
+        text = data if isinstance(data, str) else str(data, "utf-8").removeprefix("\ufeff")
+        return DECODER.decode(text)  # a byte-order mark is dropped, as Excel writes one
     except UnicodeDecodeError as e:
         raise UserError(f"{where}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at "
                         f"position {e.start + 1}") from None
