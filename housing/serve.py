@@ -292,7 +292,7 @@ class App:
 
     def watch(self, loop):
         """Once a second: cancel the reads of bodies past their deadline, marked None. One
-        timer a loop; asyncio.timeout, a timer a request, cost 10% of the requests/s."""
+        timer a loop: asyncio.timeout, a timer a request, cost 1 to 10 % of the requests/s."""
         for task, deadline in self.reading.items():
             if deadline is not None and deadline <= time.monotonic():
                 self.reading[task] = None
