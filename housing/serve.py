@@ -45,8 +45,8 @@ class HTTPError(UserError):
 class Request:
     """What a handler sees: the path's match, the headers, and the body (decompressed)."""
 
-    def __init__(self, scope, match):
-        self.match, self.headers, self.body = match, dict(scope["headers"]), b""
+    def __init__(self, scope):
+        self.match, self.headers, self.body = None, dict(scope["headers"]), b""
         self.outside = 0  # rows outside the training range, once predicted
         self.kind = self.header(b"content-type").split(";")[0].strip().lower()
 
@@ -117,7 +117,7 @@ class App:
             return  # lifespan is off; no websockets here
         start = time.perf_counter()
         method, path, headers, rows, route = scope["method"], scope["path"], [], 0, "none"
-        request = Request(scope, None)
+        request = Request(scope)
         self.later()
         if self.metrics:
             self.metrics.active += 1
