@@ -141,7 +141,7 @@ LABELS = $(foreach l,title=housing version=$(VERSION) \
   source=$(shell git config --get remote.origin.url 2>/dev/null || echo unknown) \
   created=$(shell date -u +%Y-%m-%dT%H:%M:%SZ),--label org.opencontainers.image.$(l))
 
-$(IMAGE_ID): Dockerfile .dockerignore requirements.txt pyproject.toml $(wildcard housing/*.py) \
+$(IMAGE_ID): Dockerfile .dockerignore requirements.txt pyproject.toml $(wildcard housing/*.py housing/*/*.py) \
              $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
 	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(LABELS) \
 	  --iidfile $(SCRATCH)/image.id -t $(IMAGE) .

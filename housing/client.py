@@ -14,7 +14,9 @@ import sys
 import urllib.error
 import urllib.request
 
-from . import protocols, rows
+from . import readers
+from .readers.chunk import all_rows
+from .serving import oip
 from .cli import Parser, UserError, command
 from .config import FEATURES
 
@@ -26,9 +28,21 @@ def post(url, body, content_type):
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
     except urllib.error.HTTPError as e:
-        raise UserError(f"{url}: {e.code}: {json.load(e).get('error')}") from None
+        raise UserError(f"{url}: {e.code}: {refusal(e.read())}") from None
     except urllib.error.URLError as e:
         raise UserError(f"{url}: cannot connect ({e.reason})") from None
+
+
+def refusal(body):
+    """The message of a server's error body: {"error"} (the Open Inference Protocol) or
+    MLflow's {"message"}; the body's start when it is neither."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("error", doc.get("message")), str):
+        return doc.get("error", doc.get("message"))
+    return repr(body[:200].decode("utf-8", "replace"))
 
 
 def _parser():
@@ -47,9 +61,9 @@ def main(argv=None) -> int:
     if args.protocol == "mlflow":
         y = post(f"{url}/invocations", body, "text/csv")["predictions"]
     else:
-        X = rows.all_rows(rows.read(io.BytesIO(body), FEATURES, "<stdin>", "csv")[1])
+        X = all_rows(readers.read(io.BytesIO(body), FEATURES, "<stdin>", "csv").chunks)
         answer = post(f"{url}/v2/models/{args.model}/infer",
-                      json.dumps(protocols.oip_request(X)).encode(), "application/json")
+                      json.dumps(oip.request_for(X)).encode(), "application/json")
         y = answer["outputs"][0]["data"]
     sys.stdout.write("".join(f"{v!r}\n" for v in y))
     return 0

@@ -12,7 +12,8 @@ from . import store
 from .cli import Parser, UserError, command, display
 from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
 from .model import predict
-from .rows import all_rows, read_csv
+from .readers import csvfile
+from .readers.chunk import all_rows
 from .render import load_metrics
 
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9
@@ -33,7 +34,7 @@ def main(argv=None) -> int:
               for k in ("float", "quantized")}
     try:
         with open(args.sample, "rb") as f:
-            rows = all_rows(read_csv(f, FEATURES + (TARGET,), display(args.sample))[1])
+            rows = all_rows(csvfile.read(f, FEATURES + (TARGET,), display(args.sample)).chunks)
     except FileNotFoundError:
         raise UserError(f"{display(args.sample)}: no such file; expected the sample rows") from None
     X, truth = rows[:, :-1], rows[:, -1]

@@ -18,6 +18,7 @@ import numpy as np
 
 from . import integer
 from .config import MAX_BITS, MIN_BITS
+from .readers.chunk import BadRow
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,25 @@ class Model:
     def features(self):
         return tuple(self.meta["features"])
 
+    @property
+    def ranges(self):
+        """The training split's min, max and 0.1 % and 99.9 % quantiles of each feature."""
+        return self.meta["ranges"]
+
+    @property
+    def method(self):
+        """The quantization method of a quantized model."""
+        return self.meta["method"]
+
+    @property
+    def bits(self):
+        """The width of a quantized model's codes."""
+        return self.meta["bits"]
+
 
 def checked_predict(model, chunk, strict=False, fixed=False):
-    """Predictions for a ``rows.Chunk``: (y of the rows that stay, shape (k,); their
-    positions in chunk.X; the rows refused, as (number, message, id)). A prediction that
+    """Predictions for a ``readers.chunk.Chunk``: (y of the rows that stay, shape (k,);
+    their positions in chunk.X; the rows refused, as BadRows). A prediction that
     is not finite refuses its row, as does (when ``strict``) a feature outside the
     training range. ``fixed``: by the integer kernel (y exactly its output / 2**OUT),
     refusing a row with a value its int32 inputs cannot hold."""
@@ -70,17 +86,18 @@ def checked_predict(model, chunk, strict=False, fixed=False):
         if fixed and np.isnan(y[i]):
             low, high = integer.limits(model.kernel)
             j = int(np.flatnonzero(~((chunk.X[i] >= low) & (chunk.X[i] <= high)))[0])
-            bad.append((no, f"{chunk.where(no)}, column '{model.features[j]}': expected a "
-                            f"value the integer model's inputs hold, {low[j]:g} to "
-                            f"{high[j]:g}, got {chunk.X[i][j]:g}", key))
+            bad.append(BadRow(no, f"{chunk.where(no)}, column '{model.features[j]}': "
+                                  f"expected a value the integer model's inputs hold, "
+                                  f"{low[j]:g} to {high[j]:g}, got {chunk.X[i][j]:g}", key))
         elif np.isfinite(y[i]):
             j, value, low, high = first_outside(model, chunk.X[i])
-            bad.append((no, f"{chunk.where(no)}, column '{model.features[j]}': expected a "
-                            f"value within the training range, {low:g} to {high:g}, got "
-                            f"{value:g}", key))
+            bad.append(BadRow(no, f"{chunk.where(no)}, column '{model.features[j]}': "
+                                  f"expected a value within the training range, {low:g} to "
+                                  f"{high:g}, got {value:g}", key))
         else:
-            bad.append((no, f"{chunk.where(no)}: the prediction overflows to {float(y[i])!r}; "
-                            f"expected features small enough for a finite prediction", key))
+            bad.append(BadRow(no, f"{chunk.where(no)}: the prediction overflows to "
+                                  f"{float(y[i])!r}; expected features small enough for a "
+                                  f"finite prediction", key))
     keep = np.flatnonzero(~refused)
     return y[keep], keep, bad
 

@@ -16,7 +16,7 @@ import sys
 
 import numpy as np
 
-from . import integer, rows, store
+from . import integer, readers, store
 from .cli import Parser, UserError, command, display
 from .config import QUANTIZED_MODEL, TARGET
 from .model import checked_predict, first_outside, outside
@@ -123,7 +123,7 @@ def write(out, chunk, y, keep, bad, upto=None):
     ids = [chunk.ids[i] for i in keep] if chunk.ids is not None else [None] * len(nos)
     rows = list(zip(nos, ids, y.tolist()))
     if bad:
-        rows = sorted(rows + [(no, key, None) for no, _, key in bad], key=lambda r: r[0])
+        rows = sorted(rows + [(row.no, row.id, None) for row in bad], key=lambda r: r[0])
     if upto is not None:
         rows = [r for r in rows if r[0] < upto]
     out.rows([key for _, key, _ in rows], [v for _, _, v in rows])
@@ -137,7 +137,7 @@ def _parser():
     p = Parser(prog="housing predict", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
     p.add_argument("--input", default="-", help="a file of rows; - for stdin (default)")
-    p.add_argument("--format", choices=rows.FORMATS, default="auto",
+    p.add_argument("--format", choices=readers.CHOICES, default="auto",
                    help="auto (default): JSON if it starts with [ or {, else CSV")
     p.add_argument("--id", metavar="COLUMN", help="copy this input column before each prediction")
     p.add_argument("--output", choices=OUTPUTS,
@@ -167,19 +167,19 @@ def open_input(path):
 def run(model, stream, source, args, out, ranges):
     """Predict every chunk of ``stream`` to ``out``; returns the number of rows skipped."""
     skipped = 0
-    columns, chunks = rows.read(stream, model.features, source, args.format, args.id)
-    if columns.ignored:
-        note(f"ignoring columns that are not features: {', '.join(columns.ignored)}")
-    for chunk in chunks:
+    table = readers.read(stream, model.features, source, args.format, args.id)
+    if table.columns.ignored:
+        note(f"ignoring columns that are not features: {', '.join(table.columns.ignored)}")
+    for chunk in table.chunks:
         y, keep, refused = checked_predict(model, chunk, args.strict, args.integer)
         ranges.add(chunk, keep)
-        bad = sorted(chunk.bad + refused, key=lambda b: b[0])
+        bad = sorted(chunk.bad + refused, key=lambda b: b.no)
         if bad and not args.skip_invalid:
-            write(out, chunk, y, keep, [], upto=bad[0][0])
-            raise UserError(bad[0][1])
+            write(out, chunk, y, keep, [], upto=bad[0].no)
+            raise UserError(bad[0].message)
         write(out, chunk, y, keep, bad)
-        for _, message, _ in bad:
-            note(f"skipped {message}")
+        for row in bad:
+            note(f"skipped {row.message}")
         skipped += len(bad)
     return skipped
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from housing import predict as p
-from housing import rows, store
+from housing import readers, store
+from housing.readers import lines
+from housing.readers.chunk import Chunk, all_rows
 from housing.config import FEATURES
 
 from helpers import ROWS, formula, run_predict
@@ -75,7 +77,7 @@ def test_the_format_is_told_by_the_first_byte():
     for text, fmt in [(b"  [", "json"), (b'\n{"a": 1}\n{"a": 2}', "jsonl"),
                       (b'{"columns": [], "data": []}', "json"), (b'{\n "columns"', "json"),
                       (b"MedInc,HouseAge", "csv"), (b"", "csv")]:
-        stream, found = rows.sniff(io.BytesIO(text))
+        stream, found = readers.detect(io.BytesIO(text))
         assert found == fmt and stream.read() == text
 
 
@@ -223,19 +225,19 @@ class Endless:
 
     def read(self, n=-1):
         self.given += n
-        assert self.given < 64 * rows.MAX_LINE, "read far past the line limit"
+        assert self.given < 64 * lines.MAX_LINE, "read far past the line limit"
         return b"0" * n
 
 
 def test_a_line_over_the_limit_is_refused_without_reading_on(capsys, monkeypatch, built):
     head = (",".join(FEATURES) + "\n").encode()
-    stream = rows.Replay(head, Endless())
+    stream = lines.Replay(head, Endless())
     with pytest.raises(p.UserError) as e:
-        columns, chunks = rows.read(stream, FEATURES, "<stdin>", "csv")
+        columns, chunks = readers.read(stream, FEATURES, "<stdin>", "csv")
         list(chunks)
     assert str(e.value) == "<stdin>, line 2: longer than 1,048,576 bytes; expected one row per line"
     with pytest.raises(p.UserError) as e:
-        rows.read(rows.Replay(b'[{"MedInc": "', Endless()), FEATURES, "<stdin>", "json")
+        readers.read(lines.Replay(b'[{"MedInc": "', Endless()), FEATURES, "<stdin>", "json")
     assert str(e.value) == ("<stdin>: a JSON document over 16,777,216 bytes; for more rows, "
                             "write JSON Lines (df.to_json(orient='records', lines=True))")
 
@@ -354,7 +356,7 @@ def test_ids_are_written_back_as_csv_quotes_them(capsys, monkeypatch, built):
 def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
     model = store.load_model(built["float"])
     X = np.array([model.high + 1])
-    chunk = rows.Chunk(X, [7], lambda no: f"row {no}")
+    chunk = Chunk(X, [7], lambda no: f"row {no}")
     y, keep, bad = p.checked_predict(model, chunk)
     assert keep.tolist() == [0] and bad == []
     y, keep, bad = p.checked_predict(model, chunk, strict=True)
@@ -363,10 +365,10 @@ def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
 
 def test_all_rows_holds_a_small_table_whole_or_names_its_first_bad_row():
     text = rows_text(ROWS).decode().replace("5.6431", "x").encode()
-    columns, chunks = rows.read(io.BytesIO(rows_text(ROWS)), FEATURES, "t.csv")
-    np.testing.assert_array_equal(rows.all_rows(chunks), ROWS)
+    columns, chunks = readers.read(io.BytesIO(rows_text(ROWS)), FEATURES, "t.csv")
+    np.testing.assert_array_equal(all_rows(chunks), ROWS)
     with pytest.raises(p.UserError) as e:
-        rows.all_rows(rows.read(io.BytesIO(text), FEATURES, "t.csv")[1])
+        all_rows(readers.read(io.BytesIO(text), FEATURES, "t.csv").chunks)
     assert str(e.value) == "t.csv, line 3, column 'MedInc': expected a number, got 'x'"
 
 

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from housing import rows
+from housing.readers import csvfile, jsondoc
 from housing import predict as p
 from housing import store
 from housing.config import FEATURES, ROOT
@@ -165,9 +165,9 @@ def test_fast_parser_agrees_with_exact_parser():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(500, 8)) * 10.0 ** rng.integers(-5, 6, size=(500, 8))
     lines = [",".join(f"{v:.{rng.integers(1, 18)}g}" for v in row) for row in X]
-    columns = rows.csv_columns(HEADER, FEATURES, "t")
-    fast = rows.csv_chunk(lines, 2, columns, "t")
-    exact = rows.csv_chunk(lines + [""], 2, columns, "t")  # a blank line: line by line
+    columns = csvfile.header(HEADER, FEATURES, "t")
+    fast = csvfile.block(lines, 2, columns, "t")
+    exact = csvfile.block(lines + [""], 2, columns, "t")  # a blank line: line by line
     assert fast.X.shape == (500, 8) and fast.nos == exact.nos == list(range(2, 502))
     np.testing.assert_array_equal(fast.X, exact.X)
     np.testing.assert_array_equal(fast.X, np.array([[float(v) for v in line.split(",")]
@@ -358,7 +358,7 @@ def test_a_refused_row_and_a_bad_row_are_reported_in_line_order(capsys, monkeypa
 
 
 def test_rows_skipped_in_every_chunk_are_all_counted(capsys, monkeypatch, built):
-    monkeypatch.setattr(rows, "CHUNK", 2)  # records 1-2, 3-4, 5
+    monkeypatch.setattr(jsondoc, "CHUNK", 2)  # records 1-2, 3-4, 5
     records = [dict(zip(FEATURES, ROWS[i % 3].tolist())) for i in range(5)]
     records[0]["HouseAge"] = records[3]["HouseAge"] = "x"
     data = json.dumps(records).encode()

@@ -10,11 +10,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from housing import rows, store
+from housing import readers, store
+from housing.readers import values as value_checks
 from housing.cli import UserError
 from housing.config import FEATURES
 from housing.model import rows_outside
-from housing.serve import App
+from housing.serving.app import App
+from housing.serving.log import AccessLog
+from housing.serving.models import Served
 
 from helpers import run_predict
 
@@ -29,7 +32,7 @@ JSON = st.recursive(
     max_leaves=20)
 NAMES = st.sampled_from(FEATURES + ("features", "MedHouseVal", "")) | JSON
 TENSOR = st.fixed_dictionaries(
-    {}, optional={"name": NAMES, "datatype": st.sampled_from(rows.FORMATS + tuple(rows.LIMITS))
+    {}, optional={"name": NAMES, "datatype": st.sampled_from(readers.CHOICES + tuple(value_checks.LIMITS))
                   | JSON, "shape": st.lists(st.integers(-1, 9), max_size=3) | JSON,
                   "data": st.lists(st.floats(-1e6, 1e6) | st.integers(-10, 10) | JSON,
                                    max_size=24) | JSON, "parameters": JSON})
@@ -62,8 +65,8 @@ def asgi(app, method, path, body=b"", content_type="application/json"):
 
 @pytest.fixture(scope="module")
 def app(built):
-    models = {k: store.load_model(built[k]) for k in ("float", "quantized")}
-    return App(models, "quantized", max_body=1 << 20, body_timeout=5, log=io.StringIO())
+    served = Served.load([f"{k}={built[k]}" for k in ("float", "quantized")], "quantized")
+    return App(served, AccessLog(io.StringIO()), max_body=1 << 20, body_timeout=5)
 
 
 def refused_cleanly(status, answer):
@@ -96,10 +99,10 @@ CSV_BYTES = st.lists(st.sampled_from(
 
 @SETTINGS
 @given(data=st.one_of(st.binary(max_size=300), CSV_BYTES, JSON.map(lambda v: json.dumps(v).encode())),
-       fmt=st.sampled_from(rows.FORMATS))
+       fmt=st.sampled_from(readers.CHOICES))
 def test_the_readers_raise_nothing_but_a_user_error(data, fmt):
     try:
-        columns, chunks = rows.read(io.BytesIO(data), FEATURES, "<stdin>", fmt)
+        columns, chunks = readers.read(io.BytesIO(data), FEATURES, "<stdin>", fmt)
         for chunk in chunks:
             assert chunk.X.shape == (len(chunk.nos), len(FEATURES))
             assert np.isfinite(chunk.X).all()
@@ -138,21 +141,21 @@ EDGES = [s * (v + d) for s in (1, -1) for d in (-1, 0, 1) for v in (
 
 
 def same_as_number_one_by_one(values, datatype):
-    """rows.numbers takes numpy's path for plain lists; rows.number, one value at a time, is
+    """values.numbers takes numpy's path for plain lists; rows.number, one value at a time, is
     the reference: the same floats, or the same first refusal."""
     def where(k):
         return f"element {k + 1}"
     try:
-        expected = [rows.number(v, where(k), datatype) for k, v in enumerate(values)]
+        expected = [value_checks.number(v, where(k), datatype) for k, v in enumerate(values)]
     except UserError as e:
         with pytest.raises(UserError) as got:
-            rows.numbers(values, where, datatype)
+            value_checks.numbers(values, where, datatype)
         assert str(got.value) == str(e)
     else:
-        assert rows.numbers(values, where, datatype).tolist() == expected
+        assert value_checks.numbers(values, where, datatype).tolist() == expected
 
 
-@pytest.mark.parametrize("datatype", rows.LIMITS)
+@pytest.mark.parametrize("datatype", value_checks.LIMITS)
 @pytest.mark.parametrize("value", EDGES)
 def test_numbers_fast_path_equals_number_at_each_range_edge(value, datatype):
     same_as_number_one_by_one([value], datatype)
@@ -161,7 +164,7 @@ def test_numbers_fast_path_equals_number_at_each_range_edge(value, datatype):
 @SETTINGS
 @given(values=st.lists(st.sampled_from(EDGES) | st.integers() | st.booleans() | st.none()
                        | st.floats(allow_nan=False, allow_infinity=False), max_size=10),
-       datatype=st.sampled_from(tuple(rows.LIMITS)))
+       datatype=st.sampled_from(tuple(value_checks.LIMITS)))
 def test_numbers_fast_path_equals_number_value_by_value(values, datatype):
     same_as_number_one_by_one(values, datatype)
 

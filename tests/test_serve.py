@@ -575,7 +575,25 @@ def test_a_path_cannot_forge_a_log_line(built):
     call((f"127.0.0.1:{port}",), "GET", "/x%0AGET%20/v2%20200%200%200.01ms%1b[2J")
     out = stop(proc)[1]
     line = out.splitlines()[-2]  # the last is the worker's stop line
-    assert line.split(" ", 3)[3].startswith("GET /x\\nGET /v2 200 0 0.01ms\\u001b[2J 404 0 ")
+    time_, client, request_id, *fields = line.split(" ")
+    # one field for the path, its spaces escaped too: a log parser splits on spaces
+    assert fields[:4] == ["GET", "/x\\nGET\\u0020/v2\\u0020200\\u00200\\u00200.01ms\\u001b[2J",
+                          "404", "0"]
+    assert len(fields) == 5
+
+
+def test_a_request_id_cannot_forge_a_log_line(built):
+    port = free_port()
+    proc = start(built, port)
+    status, _, headers = call((f"127.0.0.1:{port}",), "GET", "/version",
+                              headers={"X-Request-ID": "abc GET /v2 200"})
+    out = stop(proc)[1]
+    line = out.splitlines()[-2]
+    request_id = line.split(" ")[2]
+    assert status == 200
+    assert request_id == headers["x-request-id"] != "abc"  # a new id, not the client's
+    assert re.fullmatch(r"[0-9a-f]{20}", request_id)
+    assert len(line.split(" ")) == 8
 
 
 @pytest.mark.parametrize("argv, env, message", [

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from housing import protocols, store
+from housing import store
+from housing.serving import oip
 from housing.cli import Parser, UserError, command, count
 from housing.config import FLOAT_MODEL, ROOT, SPLIT
 from repo import BASELINE, free_port, plain_env, slow_clients
@@ -226,7 +227,7 @@ def main(argv=None) -> int:
     py = os.path.abspath(args.compare_python)
     _, split = store.load_split(SPLIT)
     X = split["X_test"]
-    bodies = tuple(json.dumps(protocols.oip_request(rows))
+    bodies = tuple(json.dumps(oip.request_for(rows))
                    for rows in (X[:1], np.resize(X, (10000, X.shape[1]))))
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

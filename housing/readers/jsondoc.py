@@ -1,0 +1,163 @@
+"""JSON documents: an array of records (``df.to_json(orient="records")``) or one of
+pandas' orientations with column names (split, index, columns, table), parsed whole by
+the standard library's ``json``, up to MAX_DOCUMENT bytes. Also the JSON parsing and the
+records reading that JSON Lines and the protocols share."""
+import itertools
+import json
+import operator
+
+import numpy as np
+
+from ..cli import UserError
+from .chunk import Chunk, Table, one_at_a_time
+from .columns import match_columns
+from .values import number, type_name
+
+MAX_DOCUMENT = 16 << 20  # bytes of a JSON document; JSON Lines have no limit
+CHUNK = 16384  # records per Chunk
+
+
+def refuse_constant(name):
+    raise UserError(f"expected a finite number, got {name}")
+
+
+def first_digits(text):
+    """A JSON integer; past 400 digits, beyond any float64 (and so refused as overflowing)
+    and towards CPython's limit on integer text, only its first 400."""
+    return int(text[:401])
+
+
+DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_int=first_digits)
+
+
+def parse_json(data, where):
+    """A JSON value of ``data`` (bytes or str) by the standard library's ``json``; NaN and
+    the infinities, which JSON lacks, are refused, as is nesting past Python's limit."""
+    try:
+        text = data if isinstance(data, str) else str(data, "utf-8").removeprefix("\ufeff")
+        return DECODER.decode(text)  # a byte-order mark is dropped, as Excel writes one
+    except UnicodeDecodeError as e:
+        raise UserError(f"{where}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at "
+                        f"position {e.start + 1}") from None
+    except json.JSONDecodeError as e:
+        at = f"line {e.lineno}, column {e.colno}" if e.lineno > 1 else f"column {e.colno}"
+        raise UserError(f"{where}: not valid JSON ({e.msg.removesuffix(' at')} at {at})") from None
+    except UserError as e:
+        raise UserError(f"{where}: {e}") from None
+    except RecursionError:
+        raise UserError(f"{where}: not valid JSON (nested too deeply)") from None
+
+
+class NotJson(str):
+    """An item that did not parse (a line of JSON Lines): why, for its row's error."""
+
+
+def records(items, nos, columns, keys, where):
+    """A Chunk of JSON ``items`` numbered ``nos``: records, whose ``keys`` are feature
+    names, or rows of pandas' split data, whose ``keys`` are positions. ``where(no)``
+    names an item in messages. Plain numbers take numpy's path in one go."""
+    by_name = isinstance(keys[0], str)
+    id_key = None
+    if columns.id_index is not None:
+        id_key = columns.names[columns.id_index] if by_name else columns.id_index
+    X = plain_values(items, keys, by_name, len(columns.names))
+    if X is not None and np.isfinite(X).all():
+        ids = None if id_key is None else [id_of(item, id_key) for item in items]
+        return Chunk(X, list(nos), where, ids)
+    kind = dict if by_name else list
+    what = "an object of feature values" if by_name else "a row of values"
+    width = len(columns.names)
+
+    def read_row(item, no):
+        if isinstance(item, NotJson):
+            raise UserError(item)
+        if not isinstance(item, kind):
+            raise UserError(f"{where(no)}: expected {what}, got {type_name(item)}")
+        if not by_name and len(item) != width:
+            raise UserError(f"{where(no)}: expected {width} values, got {len(item)}")
+        missing = [k for k in keys if by_name and k not in item]
+        if missing:
+            raise UserError(f"{where(no)}: missing {', '.join(missing)}")
+        values = [number(item[k], f"{where(no)}, column '{columns.names[i]}'")
+                  for k, i in zip(keys, columns.index)]
+        return values, None if id_key is None else id_of(item, id_key)
+    return one_at_a_time(items, columns, nos, where, read_row, lambda item: id_of(item, id_key))
+
+
+def plain_values(items, keys, by_name, width):
+    """X of ``items`` when every value is a plain JSON number, else None."""
+    if not by_name and not all(type(item) is list and len(item) == width for item in items):
+        return None
+    get = operator.itemgetter(*keys) if len(keys) > 1 else lambda item: (item[keys[0]],)
+    try:
+        values = list(map(get, items))
+        if set(map(type, itertools.chain.from_iterable(values))) <= {int, float}:
+            return np.array(values, dtype=np.float64).reshape(len(items), len(keys))
+    except (KeyError, IndexError, TypeError, OverflowError):
+        pass
+    return None
+
+
+def id_of(item, key):
+    """The id of a record (None when it has none) or of a row of split data."""
+    return item.get(key) if isinstance(item, dict) else item[key]
+
+
+def read(stream, features, source, id_column=None):
+    """The Table of a JSON document: an array of records (the first record's keys are the
+    columns) or one of pandas' orientations."""
+    data = bytearray()
+    while len(data) <= MAX_DOCUMENT and (more := stream.read(MAX_DOCUMENT + 1 - len(data))):
+        data += more
+    if len(data) > MAX_DOCUMENT:
+        raise UserError(f"{source}: a JSON document over {MAX_DOCUMENT:,} bytes; for more "
+                        f"rows, write JSON Lines (df.to_json(orient='records', lines=True))")
+    doc = as_records(parse_json(data, source), features)
+    if isinstance(doc, list):
+        if not doc:
+            raise UserError(f"{source}: no records; expected at least one")
+        if not isinstance(doc[0], dict):
+            hint = (" (pandas' values orientation has no column names: write "
+                    "df.to_json(orient=\"records\"))" if isinstance(doc[0], list) else "")
+            raise UserError(f"{source}, record 1: expected an object of feature values, "
+                            f"got {type_name(doc[0])}{hint}")
+        columns = match_columns(list(doc[0]), features, f"{source}, record 1", id_column)
+        chunks = batches(doc, columns, list(features), lambda no: f"{source}, record {no}")
+        return Table(columns, chunks)
+    if isinstance(doc, dict) and "data" in doc:
+        names = doc.get("columns")
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise UserError(f"{source}: 'columns' should be a list of names, got "
+                            f"{type_name(names) if 'columns' in doc else 'none'}")
+        columns = match_columns(names, features, f"{source}, 'columns'", id_column)
+        rows = doc["data"]
+        if not isinstance(rows, list) or not rows:
+            raise UserError(f"{source}: 'data' should be a list of rows, got "
+                            f"{type_name(rows) if rows != [] else 'an empty list'}")
+        chunks = batches(rows, columns, list(columns.index),
+                         lambda no: f"{source}, row {no} of 'data'")
+        return Table(columns, chunks)
+    raise UserError(f"{source}: expected JSON records ('[{{...}}, ...]') or pandas' split "
+                    f"orientation ('{{\"columns\": ..., \"data\": ...}}'), got "
+                    f"{type_name(doc)}")
+
+
+def as_records(doc, features):
+    """pandas' table, columns and index orientations as a list of records; others as
+    they are."""
+    if isinstance(doc, dict) and isinstance(doc.get("schema"), dict):
+        return doc.get("data")  # orient="table": records, the index among them
+    if (isinstance(doc, dict) and doc and "data" not in doc
+            and all(isinstance(v, dict) for v in doc.values())):
+        if set(features) <= doc.keys():  # orient="columns": column -> {row label: value}
+            labels = list(next(iter(doc.values())))
+            return [{name: values.get(label) for name, values in doc.items()}
+                    for label in labels]
+        return list(doc.values())  # orient="index": row label -> record
+    return doc
+
+
+def batches(items, columns, keys, where):
+    for at in range(0, len(items), CHUNK):
+        part = items[at:at + CHUNK]
+        yield records(part, range(at + 1, at + 1 + len(part)), columns, keys, where)

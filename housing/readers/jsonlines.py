@@ -1,0 +1,60 @@
+"""JSON Lines: one record per line (``df.to_json(orient="records", lines=True)``), for
+any length, read a block at a time."""
+import itertools
+
+from ..cli import UserError
+from .chunk import Table
+from .columns import match_columns
+from .jsondoc import NotJson, parse_json, records
+from .lines import line_blocks
+from .values import type_name
+
+
+def read(stream, features, source, id_column=None):
+    """The Table of JSON Lines of records: the first record's keys are the columns."""
+    blocks = line_blocks(stream, source)
+    for first, block in blocks:
+        for no, line in enumerate(block, first):
+            if line.strip():
+                where = f"{source}, line {no}"
+                record = parse_json(line, where)
+                if not isinstance(record, dict):
+                    raise UserError(f"{where}: expected an object of feature values, got "
+                                    f"{type_name(record)}")
+                columns = match_columns(list(record), features, where, id_column)
+                rest = itertools.chain([(first, block)], blocks)
+                return Table(columns, chunks(rest, columns, features, source))
+    raise UserError(f"{source}: empty input; expected JSON Lines of records "
+                    f"({', '.join(features)})")
+
+
+def chunks(blocks, columns, features, source):
+    def where(no):
+        return f"{source}, line {no}"
+    for first, block in blocks:
+        nos, items = parse_lines(block, first, where)
+        if nos:
+            yield records(items, nos, columns, features, where)
+
+
+def parse_lines(lines, first, where):
+    """(line numbers, records) of a block of lines numbered from ``first``, blank ones
+    left out; a line that does not parse gives a NotJson. One parse for the lot, each
+    line in a bracket of its own, is taken only when it gives exactly one value a line
+    (a line may hold '],[' that would split it in two); else line by line."""
+    try:
+        parsed = parse_json("[[" + "],[".join(lines) + "]]", "")
+        if len(parsed) == len(lines) and set(map(len, parsed)) == {1}:
+            return range(first, first + len(lines)), [p[0] for p in parsed]
+    except UserError:
+        pass
+    nos = []
+    items = []
+    for no, line in enumerate(lines, first):
+        if line.strip():
+            try:
+                items.append(parse_json(line, where(no)))
+            except UserError as e:
+                items.append(NotJson(e))
+            nos.append(no)
+    return nos, items

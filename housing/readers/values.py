@@ -1,0 +1,73 @@
+"""The one check every value passes, from a CSV field, a JSON value or a protocol
+tensor's element, and how values read in messages."""
+import math
+import re
+
+import numpy as np
+
+from ..cli import UserError
+
+# a number is ASCII decimal text as float() reads it: no underscores, no other digits
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
+# the largest value each protocol datatype holds; FP64's is float64's own
+LIMITS = {"FP64": 1.7976931348623157e308, "FP32": 3.4028234663852886e38,
+          "INT64": 2 ** 63, "INT32": 2 ** 31}
+
+
+def shown(text):
+    """How a value reads in a message: quoted (escapes for anything unprintable), cut short."""
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def type_name(value):
+    return {dict: "an object", list: "an array", str: "a string", type(None): "null",
+            bool: "true or false"}.get(type(value), "a number")
+
+
+def number(value, where, datatype=None):
+    """A float from a CSV field or a JSON value (a number, or a numeric string), or from a
+    protocol tensor's element of ``datatype`` (a JSON number within its range; INT types
+    take integers only). Anything else is a UserError saying what arrived."""
+    dtype = datatype or "FP64"
+    integer = dtype.startswith("INT")
+    want = ("an integer" if integer else "a number") + (f" ({datatype})" if datatype else "")
+    if type(value) is str and not datatype:  # text is a number in CSV and records only
+        text = value.strip()
+        if not text:
+            raise UserError(f"{where}: expected a number, got an empty value")
+        if not DECIMAL.fullmatch(text):
+            if NOT_FINITE.fullmatch(text):
+                want = want.replace("a number", "a finite number")
+            raise UserError(f"{where}: expected {want}, got {shown(text)}")
+        x = float(text)
+        text = shown(text)
+    elif type(value) is int or (type(value) is float and not integer):
+        text = repr(value) if type(value) is float else shown(str(value))
+        try:
+            x = float(value)
+        except OverflowError:  # an integer beyond float64
+            x = math.inf
+    else:
+        got = (shown(value) if type(value) is str else repr(value) if type(value) is float
+               else type_name(value))
+        raise UserError(f"{where}: expected {want}, got {got}")
+    low = -LIMITS[dtype]
+    high = LIMITS[dtype] - integer  # an INT's top: one below 2**bits
+    if not low <= (value if integer else x) <= high:
+        if dtype == "FP64":
+            raise UserError(f"{where}: {text} overflows to infinity")
+        raise UserError(f"{where}: {text} is outside {dtype}'s range, {low:g} to {high:g}")
+    return x
+
+
+def numbers(values, where_of, datatype):
+    """float64 array of a list of values, each checked by ``number``; ``where_of(k)``
+    names the k-th in a message. Plain lists of ints and floats take numpy's path."""
+    integer = datatype.startswith("INT")
+    plain = {int} if integer else {int, float}
+    if set(map(type, values)) <= plain and (not values or (
+            -LIMITS[datatype] <= min(values) and max(values) <= LIMITS[datatype] - integer)):
+        return np.array(values, dtype=np.float64)  # compared exactly, so none overflows
+    return np.array([number(v, where_of(k), datatype) for k, v in enumerate(values)],
+                    dtype=np.float64)

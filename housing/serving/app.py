@@ -1,0 +1,140 @@
+"""The ASGI application: one coroutine of (scope, receive, send), no framework.
+
+It knows no protocol. For each request it finds the route (``routes.table``), reads the
+body within its limits, calls the handler, turns an error into a status and the route's
+protocol's error body, compresses, gives the request an id, and counts and logs it.
+Log lines and metrics go out once a turn of the event loop, not once a request.
+"""
+import asyncio
+import gzip
+import sys
+import time
+
+from ..cli import UserError
+from . import ops
+from .body import BodyReader
+from .http import HTTPError, Request, Response, encoded
+from .log import AccessLog, RequestIds, escaped
+from .routes import Route, table
+
+GZIP_MIN = 1024  # bytes: smaller answers are sent as they are
+PATHS = "/v2/..., /invocations, /ping, /health, /version, /metrics or /openapi.json"
+
+
+class App:
+    """Routes requests to the handlers over ``served`` (a serving.models.Served).
+
+    max_body : bytes a request body may hold, compressed or not
+    body_timeout : seconds it may take to arrive
+    log : an AccessLog; metrics : a serving.metrics.Metrics, or None for none
+    """
+
+    def __init__(self, served, log, max_body=16 << 20, body_timeout=30.0, metrics=None):
+        self.served = served
+        self.routes = table(served, metrics)
+        self.bodies = BodyReader(max_body, body_timeout)
+        self.log = log
+        self.metrics = metrics
+        self.ids = RequestIds()
+        self.answered = 0
+        self.flush_due = False
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return  # lifespan is off; no websockets here
+        start = time.perf_counter()
+        request = Request(scope)
+        self.flush_at_turn_end()
+        if self.metrics:
+            self.metrics.started()
+        route, response = await self.respond(request, receive)
+        data, kind = encoded(response)
+        compressed = []
+        if len(data) >= GZIP_MIN and "gzip" in request.tokens(b"accept-encoding"):
+            data = gzip.compress(data, compresslevel=1)
+            compressed = [(b"content-encoding", b"gzip"), (b"vary", b"accept-encoding")]
+        request_id = self.ids.of(request.header(b"x-request-id"))
+        headers = [(b"content-type", kind.encode()),
+                   (b"content-length", str(len(data)).encode()),
+                   (b"x-request-id", request_id.encode())]
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": headers + compressed + response.headers})
+        await send({"type": "http.response.body",
+                    "body": b"" if request.method == "HEAD" else data})
+        seconds = time.perf_counter() - start
+        self.answered += 1
+        self.flush_at_turn_end()
+        name = route.name if route else "none"
+        if self.metrics:
+            protocol = route.protocol.NAME if route else ""
+            self.metrics.done(name, protocol, request.model, response.status, seconds,
+                              response.rows, request.outside)
+        if name == "health" and response.status < 400:
+            return  # probes are logged only when they fail
+        client = (scope.get("client") or ("-",))[0]
+        self.log.request(client, request_id, request.method, request.path, response.status,
+                         response.rows, seconds)
+
+    async def respond(self, request, receive):
+        """(the route, or None, and the Response) of a request; errors become statuses."""
+        route = None
+        try:
+            route = self.route(request)
+            if request.method == "POST":
+                request.body = await self.bodies.read(request, receive)
+            return route, route.handler(request)
+        except HTTPError as e:
+            return route, refusal(route, e.status, e, e.headers)
+        except UserError as e:
+            return route, refusal(route, 400, e)
+        except Exception as e:  # noqa: BLE001 - a bug of ours: one line, not a traceback
+            print(f"housing serve: {request.method} {escaped(request.path)}: "
+                  f"{type(e).__name__}: {e}", file=sys.stderr, flush=True)
+            return route, Response({"error": f"internal error ({type(e).__name__})"},
+                                   status=500)
+
+    def route(self, request):
+        """The route of a request; 404 or 405 otherwise. HEAD is GET without the body;
+        OPTIONS answers with the methods the path allows."""
+        allowed = []
+        for route in self.routes:
+            match = route.pattern.fullmatch(request.path)
+            if match:
+                if request.method == route.method or (route.method, request.method) == (
+                        "GET", "HEAD"):
+                    request.params = match.groupdict()
+                    return route
+                allowed += [route.method, "HEAD"] if route.method == "GET" else [route.method]
+        if not allowed:
+            raise HTTPError(404, f"no such path {request.path[:200]!r}; expected {PATHS}")
+        allow = [(b"allow", ", ".join(allowed + ["OPTIONS"]).encode())]
+        if request.method == "OPTIONS":
+            return options_route(allow)
+        raise HTTPError(405, f"{request.method} is not allowed on {escaped(request.path)}; "
+                             f"expected {', '.join(allowed)}", allow)
+
+    def flush_at_turn_end(self):
+        """Schedule flush once a turn of the event loop, at its end."""
+        if not self.flush_due:
+            self.flush_due = True
+            asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self):
+        """This turn's log lines in one write, and its counts to the metrics' files."""
+        self.flush_due = False
+        self.log.flush()
+        if self.metrics:
+            self.metrics.flush()
+
+
+def refusal(route, status, error, headers=()):
+    """The Response of a refused request, in the body its route's protocol uses."""
+    protocol = route.protocol if route else ops
+    return Response(protocol.error_body(str(error)), status=status, headers=list(headers))
+
+
+def options_route(allow):
+    """A route that answers OPTIONS with the methods its path allows."""
+    def answer(request):
+        return Response(data=b"", kind="text/plain", headers=allow)
+    return Route("OPTIONS", None, "none", ops, answer)

@@ -1,0 +1,71 @@
+"""What every route shares: the request a handler reads, the response it returns, and the
+error that becomes a 4xx. No protocol is named here."""
+import json
+from dataclasses import dataclass, field
+
+from ..cli import UserError
+
+
+class HTTPError(UserError):
+    """A request the server refuses, with its status and any headers the refusal needs."""
+
+    def __init__(self, status, message, headers=()):
+        super().__init__(message)
+        self.status = status
+        self.headers = list(headers)
+
+
+class Request:
+    """What a handler sees: the path's named groups, the headers and the decompressed body.
+
+    A handler that predicts records the model it used and how many rows lay outside its
+    training range, for the metrics.
+    """
+
+    def __init__(self, scope):
+        self.method = scope["method"]
+        self.path = scope["path"]
+        self.headers = dict(scope["headers"])
+        self.params = {}
+        self.body = b""
+        self.model = ""
+        self.outside = 0
+        self.kind = self.header(b"content-type").split(";")[0].strip().lower()
+
+    def header(self, name):
+        """The value of header ``name`` (lower-case bytes) as text, or ""."""
+        return self.headers.get(name, b"").decode("latin-1")
+
+    def tokens(self, name):
+        """The comma-separated values of header ``name``, without parameters, lower case."""
+        return [t.split(";")[0].strip().lower() for t in self.header(name).split(",")]
+
+    def expect_kind(self, *accepted):
+        """415 unless the body's Content-Type is one of ``accepted`` ("" for none)."""
+        if self.kind not in accepted:
+            raise HTTPError(415, f"Content-Type {self.kind or 'none'!r} is not accepted here; "
+                                 f"expected {' or '.join(a for a in accepted if a)}")
+
+
+@dataclass
+class Response:
+    """A handler's answer: a JSON value, or ``data`` bytes of media type ``kind``.
+
+    rows : how many rows were predicted, for the access log and the metrics
+    """
+    json: object = None
+    data: bytes = None
+    kind: str = "application/json"
+    headers: list = field(default_factory=list)
+    status: int = 200
+    rows: int = 0
+
+
+STRICT = json.JSONEncoder(allow_nan=False)  # strict JSON in every answer, built once
+
+
+def encoded(response):
+    """(the body's bytes, its media type) of a Response."""
+    if response.data is not None:
+        return response.data, response.kind
+    return STRICT.encode(response.json).encode(), "application/json"

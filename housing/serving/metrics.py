@@ -1,0 +1,152 @@
+"""The server's Prometheus metrics, summed over its worker processes: prometheus-client's
+multiprocess mode, made for gunicorn's process model. Each process writes its values to
+files in one folder, which a scrape reads; a dead worker's files keep counting, so no
+counter goes backwards when a worker is replaced.
+"""
+import os
+import sys
+import tempfile
+from typing import NamedTuple
+
+from ..cli import UserError
+
+SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # a tmpfs, if writable
+# prometheus-client maps its files into memory; a write past a full filesystem's end is
+# a SIGBUS, so the folder must have room for them when the server starts
+MIN_FREE = 4 << 20  # bytes
+BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 10.0)
+
+
+def folder(path=None):
+    """The metrics folder: ``path``, or a new one in /dev/shm (a tmpfs, writable in a
+    read-only container) or the temporary folder; one line when it cannot be made."""
+    try:
+        if path:
+            os.makedirs(path, exist_ok=True)
+        else:
+            path = tempfile.mkdtemp(prefix="housing-metrics-", dir=SHM)
+        stat = os.statvfs(path)
+    except OSError as e:
+        raise UserError(f"{path or 'a temporary folder'}: cannot create the metrics folder "
+                        f"({e.strerror}); give a writable --metrics-dir (a tmpfs in a "
+                        f"read-only container)") from None
+    if not os.access(path, os.W_OK):
+        raise UserError(f"{path}: the metrics folder is not writable; give a writable "
+                        f"--metrics-dir (a tmpfs in a read-only container)")
+    free = stat.f_bavail * stat.f_frsize
+    if free < MIN_FREE:
+        raise UserError(f"{path}: the metrics folder has {free:,} bytes free; expected at "
+                        f"least {MIN_FREE:,} (--metrics-dir)")
+    return path
+
+
+class Metrics:
+    """The counters, histogram and gauge of the requests answered.
+
+    A request adds to plain Python numbers (``active`` counts those in flight); once per
+    turn of the event loop (``flush``, which the app schedules) they go to
+    prometheus-client's values, so a turn that answers many requests writes the shared
+    files once, not once a request.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        import prometheus_client as p  # only now: it reads the folder at import
+        self.p = p
+        self.children = {}  # (route, protocol, model, status) -> its metrics' children
+        self.pending = {}  # the same key -> Pending, what this turn answered
+        self.active = 0  # requests in flight in this process
+        self.failed = False  # the folder could not be written: counting has stopped
+        self.requests = p.Counter("housing_requests", "HTTP requests answered",
+                                  ["route", "model", "protocol", "status"])
+        self.latency = p.Histogram("housing_request_duration_seconds",
+                                   "Time from a request's start to its answer", ["route"],
+                                   buckets=BUCKETS)
+        self.rows = p.Counter("housing_rows_predicted", "Rows predicted", ["model"])
+        self.outside = p.Counter("housing_rows_outside_training_range",
+                                 "Rows predicted with a feature outside the training range",
+                                 ["model"])
+        self.in_flight = p.Gauge("housing_requests_in_flight", "Requests being answered",
+                                 multiprocess_mode="livesum")
+
+    def started(self):
+        self.active += 1
+
+    def done(self, route, protocol, model, status, seconds, rows, outside):
+        self.active -= 1
+        key = (route, protocol, model, status)
+        if key not in self.pending:
+            self.pending[key] = Pending()
+        self.pending[key].add(seconds, rows, outside)
+
+    def flush(self):
+        """What this turn of the loop answered, to the shared values; a folder that can
+        no longer be written is said once on stderr, and counting stops."""
+        if self.failed:
+            return self.pending.clear()
+        try:
+            self.write_pending()
+        except OSError as e:
+            self.failed = True
+            print(f"housing serve: {self.path}: the metrics folder cannot be written "
+                  f"({e.strerror}); metrics stop", file=sys.stderr, flush=True)
+        self.pending.clear()
+
+    def write_pending(self):
+        self.in_flight.set(self.active)
+        for key, pending in self.pending.items():
+            if key not in self.children:
+                route, protocol, model, status = key
+                self.children[key] = Children(
+                    self.requests.labels(route, model, protocol, str(status)),
+                    self.latency.labels(route), self.rows.labels(model),
+                    self.outside.labels(model))
+            children = self.children[key]
+            children.requests.inc(pending.requests)
+            for seconds in pending.seconds:
+                children.latency.observe(seconds)
+            if pending.rows:
+                children.rows.inc(pending.rows)
+            if pending.outside:
+                children.outside.inc(pending.outside)
+
+    def scrape(self):
+        """(the text format of every process' values and this process' own metrics, its
+        media type); an OSError when the folder cannot be read."""
+        from prometheus_client import multiprocess
+        self.flush()  # this process' own counts, to this moment
+        if self.failed:
+            raise OSError(f"{self.path}: the metrics folder cannot be written")
+        registry = self.p.CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        self.p.ProcessCollector(registry=registry)  # the answering worker's
+        return self.p.generate_latest(registry), self.p.CONTENT_TYPE_LATEST
+
+    def worker_exit(self, pid):
+        from prometheus_client import multiprocess
+        multiprocess.mark_process_dead(pid)
+
+
+class Pending:
+    """What one turn of the event loop answered under one set of labels."""
+
+    def __init__(self):
+        self.requests = 0
+        self.rows = 0
+        self.outside = 0
+        self.seconds = []
+
+    def add(self, seconds, rows, outside):
+        self.requests += 1
+        self.rows += rows
+        self.outside += outside
+        self.seconds.append(seconds)
+
+
+class Children(NamedTuple):
+    """The metrics' children for one set of labels, made once."""
+    requests: object
+    latency: object
+    rows: object
+    outside: object

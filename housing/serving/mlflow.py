@@ -1,0 +1,128 @@
+"""MLflow's scoring protocol on /invocations, with SageMaker's conventions: its handler,
+the rows it reads, the answers it encodes and its error body,
+``{"error_code": ..., "message": ...}``.
+
+JSON bodies hold ``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs``
+(``params`` beside it is ignored: the model takes none); CSV bodies have a header, or
+are SageMaker's bare rows in the model's feature order. The answer's media type follows
+Accept: JSON ``{"predictions": [...]}``, CSV or JSON Lines.
+"""
+import io
+import json
+import sys
+
+from ..cli import UserError
+from ..config import TARGET
+from ..readers import csvfile, jsondoc
+from ..readers.chunk import merge
+from ..readers.columns import Columns, match_columns
+from ..readers.values import type_name
+from .http import HTTPError, Response
+from .oip_tensors import field
+
+NAME = "mlflow"
+KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+BODY = "request body"
+# Accept -> the media type answered
+ANSWER_KINDS = {"application/json": "application/json", "text/csv": "text/csv",
+                "application/jsonlines": "application/jsonlines", "*/*": "application/json",
+                "application/*": "application/json", "text/*": "text/csv"}
+
+
+def error_body(message):
+    return {"error_code": "BAD_REQUEST", "message": message}
+
+
+class Scoring:
+    """The /invocations handler over a serving.models.Served: its default model."""
+
+    def __init__(self, served):
+        self.served = served
+        self.said_params = False
+
+    def invocations(self, request):
+        request.expect_kind("application/json", "text/csv")
+        kind = answer_kind(request)
+        request.model = self.served.default
+        model = self.served.models[self.served.default]
+        chunk = self.read(request, model.features)
+        if chunk.bad:
+            raise UserError(chunk.bad[0].message)
+        prediction = self.served.predict(model, chunk)
+        request.outside = prediction.outside
+        y = prediction.y.tolist()
+        if kind == "text/csv":
+            data = "".join(f"{v!r}\n" for v in y)
+        elif kind == "application/jsonlines":
+            data = "".join(json.dumps({TARGET: v}) + "\n" for v in y)
+        else:
+            data = json.dumps({"predictions": y})
+        outside = str(prediction.outside).encode()
+        return Response(data=data.encode(), kind=kind, rows=len(y),
+                        headers=[(b"x-rows-outside-training-range", outside)])
+
+    def read(self, request, features):
+        """A Chunk of the body's rows, JSON or CSV."""
+        if request.kind == "text/csv":
+            reader = csvfile.read(io.BytesIO(request.body), features, BODY, bare=True)
+            return merge(reader.chunks)
+        doc = jsondoc.parse_json(request.body, BODY)
+        if isinstance(doc, dict) and field(doc, "params", dict, BODY) is not None:
+            doc = {k: v for k, v in doc.items() if k != "params"}  # the model takes none
+            if not self.said_params:
+                self.said_params = True
+                print("housing serve: ignoring MLflow 'params' in requests (the model takes "
+                      "none; said once)", file=sys.stderr, flush=True)
+        return rows_of(doc, features)
+
+
+def answer_kind(request):
+    """The media type to answer in for the Accept header; 406 if none fits."""
+    for kind in request.tokens(b"accept"):
+        if kind in ANSWER_KINDS or not kind:
+            return ANSWER_KINDS.get(kind, "application/json")
+    raise HTTPError(406, f"Accept {request.header(b'accept')[:64]!r} cannot be answered here; "
+                         f"expected application/json, text/csv or application/jsonlines")
+
+
+def rows_of(doc, features):
+    """A Chunk of a JSON body in one of the four keys."""
+    keys = [k for k in KEYS if isinstance(doc, dict) and k in doc]
+    if len(keys) != 1 or len(doc) != 1:
+        got = ", ".join(repr(k[:64]) for k in list(doc)[:8]) if isinstance(doc, dict) \
+            else type_name(doc)
+        raise UserError(f"{BODY}: expected an object with one of {', '.join(KEYS)}; "
+                        f"got {got or 'an empty object'}")
+    key = keys[0]
+    value = doc[key]
+    in_order = Columns(tuple(features), tuple(range(len(features))))
+    if key == "dataframe_split":
+        if not isinstance(value, dict):
+            raise UserError(f"{BODY}, 'dataframe_split': expected an object with 'columns' "
+                            f"and 'data', got {type_name(value)}")
+        names = field(value, "columns", list, f"{BODY}, 'dataframe_split'", required=True)
+        columns = match_columns(names, features, f"{BODY}, 'columns'")
+        return items_of(value.get("data"), columns, list(columns.index), key)
+    if key == "inputs" and isinstance(value, dict):  # columnar: name -> values
+        match_columns(list(value), features, f"{BODY}, 'inputs'")
+        lists = [value[f] for f in features]
+        if not all(isinstance(v, list) for v in lists) or len(set(map(len, lists))) != 1:
+            raise UserError(f"{BODY}, 'inputs': expected a list of values per feature, "
+                            f"all of one length")
+        return items_of([list(r) for r in zip(*lists)], in_order, list(in_order.index), key)
+    if not isinstance(value, list) or not value:
+        raise UserError(f"{BODY}, '{key}': expected a list of rows, got "
+                        f"{type_name(value) if value != [] else 'an empty list'}")
+    if isinstance(value[0], dict):  # records
+        columns = match_columns(list(value[0]), features, f"{BODY}, {key} 1")
+        return items_of(value, columns, list(features), key)
+    return items_of(value, in_order, list(in_order.index), key)  # lists in feature order
+
+
+def items_of(items, columns, keys, key):
+    if not isinstance(items, list) or not items:
+        raise UserError(f"{BODY}, '{key}': expected a list of rows")
+
+    def where(no):
+        return f"{BODY}, {key} {no}"
+    return jsondoc.records(items, range(1, len(items) + 1), columns, keys, where)

@@ -1,0 +1,69 @@
+"""The models a server serves: loaded and checked once, before it starts, by name."""
+import hashlib
+from pathlib import Path
+
+from .. import store
+from ..cli import UserError
+from ..model import checked_predict, rows_outside
+from .http import HTTPError
+
+
+class Prediction:
+    """Predictions of every row of a chunk, and how many rows lay outside the training range."""
+
+    def __init__(self, y, outside):
+        self.y = y
+        self.outside = outside
+
+
+class Served:
+    """Models by name, each with its one version (the start of its file's sha256, so a
+    rebuilt model that differs in a byte is a new version).
+
+    default : the name /invocations uses
+    strict : refuse rows with a feature outside the training range
+    """
+
+    def __init__(self, models, versions, default, strict=False):
+        self.models = models
+        self.versions = versions
+        self.default = default
+        self.strict = strict
+
+    @classmethod
+    def load(cls, specs, default, strict=False):
+        """From "name=path" strings, each file checked as the CLI checks it."""
+        models = {}
+        versions = {}
+        for spec in specs:
+            name, sep, path = spec.partition("=")
+            if not sep or not name:
+                raise UserError(f"--model: expected NAME=PATH, got {spec!r}")
+            models[name] = store.load_model(path)
+            versions[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+        if default not in models:
+            raise UserError(f"--default: no model named {default!r}; expected one of "
+                            f"{', '.join(models)}")
+        return cls(models, versions, default, strict)
+
+    def get(self, request):
+        """(name, model) of a model route's ``name`` and ``version``; 404 for a model or
+        version not served here."""
+        name = request.params["name"]
+        version = request.params.get("version")
+        if name not in self.models:
+            raise HTTPError(404, f"no model named {name[:64]!r}; expected one of "
+                                 f"{', '.join(self.models)}")
+        if version is not None and version != self.versions[name]:
+            raise HTTPError(404, f"model {name!r} has no version {version[:64]!r}; it serves "
+                                 f"version {self.versions[name]}")
+        request.model = name
+        return name, self.models[name]
+
+    def predict(self, model, chunk):
+        """A Prediction of every row of a rows.Chunk; a UserError for a row that
+        overflows or (strict) lies outside the training range."""
+        y, _, bad = checked_predict(model, chunk, self.strict)
+        if bad:
+            raise UserError(bad[0].message)
+        return Prediction(y, rows_outside(model, chunk.X))
