@@ -97,5 +97,5 @@ def display(path):
     """A path as the user would type it: relative to the working directory when inside it."""
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside it, or a symlink loop
         return str(path)

@@ -30,7 +30,7 @@ smallest training objective: the test split is never read here.
 """
 import numpy as np
 
-from . import model as m
+from . import modelfile
 from . import store
 from .cli import Parser, UserError, command
 from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
@@ -47,7 +47,7 @@ def minmax(coef, intercept, X, y, bits):
     scale = np.float32((hi - lo) / levels) if hi > lo else np.float32(1.0)
     zero_point = int(np.clip(np.round(-lo / float(scale)), 0, levels))
     codes = np.clip(np.round(coef / float(scale)) + zero_point, 0, levels).astype(np.int64)
-    return m.Quantized("minmax", bits, codes, scale, zero_point, np.float32(intercept))
+    return modelfile.Quantized("minmax", bits, codes, scale, zero_point, np.float32(intercept))
 
 
 def refit_intercept(coef, X, y):
@@ -57,8 +57,8 @@ def refit_intercept(coef, X, y):
 
 def bias_corrected(coef, intercept, X, y, bits):
     q = minmax(coef, intercept, X, y, bits)
-    coef_hat, _ = m.dequantize(q)
-    return m.Quantized("bias-corrected", bits, q.codes, q.scale, q.zero_point,
+    coef_hat, _ = modelfile.dequantize(q)
+    return modelfile.Quantized("bias-corrected", bits, q.codes, q.scale, q.zero_point,
                        refit_intercept(coef_hat, X, y))
 
 
@@ -72,7 +72,7 @@ def _exponents(w, floor, scale, bits):
     """The largest exponent >= ``floor`` at which ``w * 2**e`` still fits on the grid.
     Arrays broadcast: w and floor per coefficient, scale per candidate grid."""
     with np.errstate(divide="ignore"):
-        fit = np.floor(np.log2(m.qmax(bits) * scale / np.abs(w)))
+        fit = np.floor(np.log2(modelfile.qmax(bits) * scale / np.abs(w)))
     e = np.where(np.isfinite(fit), np.maximum(floor, fit), floor)
     return np.clip(e, -127, 127).astype(np.int64)
 
@@ -80,7 +80,7 @@ def _exponents(w, floor, scale, bits):
 def _round(w, floor, scale, bits):
     """Round to nearest on the symmetric grid: (codes, exponents, dequantized values)."""
     e = _exponents(w, floor, scale, bits)
-    k = m.qmax(bits)
+    k = modelfile.qmax(bits)
     c = np.clip(np.round(np.ldexp(w, e) / scale), -k, k)
     return (c + k).astype(np.int64), e, np.ldexp(c * scale, -e)
 
@@ -108,7 +108,7 @@ def _symmetric(method, coef, X, y, bits, compensate):
     Xc = X - X.mean(axis=0)
     H = Xc.T @ Xc / len(X)
     floor = spread_exponents(X)
-    base = np.abs(np.ldexp(coef, floor)).max() / m.qmax(bits)
+    base = np.abs(np.ldexp(coef, floor)).max() / modelfile.qmax(bits)
     # float32: the scale is stored as one, so candidates are judged as they will be used
     scales = np.float32(max(base, np.finfo(np.float32).tiny) * SCALES).astype(np.float64)
     codes, exps, values = _round(coef, floor, scales[:, None], bits)
@@ -118,7 +118,7 @@ def _symmetric(method, coef, X, y, bits, compensate):
         scales = np.concatenate([scales, scales])
     D = values - coef
     best = int(np.argmin(np.einsum("si,ij,sj->s", D, H, D)))
-    return m.Quantized(method, bits, codes[best], np.float32(scales[best]), m.qmax(bits),
+    return modelfile.Quantized(method, bits, codes[best], np.float32(scales[best]), modelfile.qmax(bits),
                        refit_intercept(values[best], X, y), exps[best].astype(np.int8))
 
 
@@ -151,7 +151,7 @@ def quantize(method, coef, intercept, X, y, bits):
 
 def train_objective(q, coef, intercept, X):
     """Mean squared change of the training predictions from the float model's."""
-    coef_hat, intercept_hat = m.dequantize(q)
+    coef_hat, intercept_hat = modelfile.dequantize(q)
     return float(np.mean((X @ (coef_hat - coef) + (intercept_hat - intercept)) ** 2))
 
 
@@ -194,8 +194,6 @@ def main(argv=None) -> int:
     coef, intercept = float_model.coef, float_model.intercept
     X, y = split["X_train"], split["y_train"]
     q = quantize(args.method, coef, intercept, X, y, args.bits)
-    # auto: picked by the training objective
-    store.save_quantized(args.out, q, dict(store.lineage(float_model.meta),
-                                           auto=args.method == AUTO))
+    store.save_quantized(args.out, q, store.lineage(float_model.meta), auto=args.method == AUTO)
     print(f"quantize: {q.method}, {q.bits} bits, {q.payload_bytes} payload bytes -> {args.out}")
     return 0

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import integer
 from . import model as m
+from . import modelfile
 from . import quantize as qz
 from . import store
 from .cli import Parser, UserError, atomic_write, command, display
@@ -70,7 +71,7 @@ def sweep(float_model, split, reference):
         results = qz.quantize_all(coef, intercept, X, y, bits)
         picked = qz.choose(results, coef, intercept, X).method
         for method, q in results.items():
-            quantized = m.Model(*m.dequantize(q), {}, q.payload_bytes)
+            quantized = m.Model(*modelfile.dequantize(q), {}, q.payload_bytes)
             pred = m.predict(quantized, Xt)
             test = scores(yt, pred, reference)
             row = {"method": method, "bits": bits, "auto": method == picked,

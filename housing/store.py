@@ -14,10 +14,10 @@ import zlib
 
 import numpy as np
 
-from . import integer
-from . import model as m
+from . import integer, modelfile
+from .model import Model
 from .cli import UserError, atomic_write, display
-from .config import FORMAT_VERSION, MAX_BITS, METHODS, MIN_BITS
+from .config import FORMAT_VERSION
 
 FORMAT = "housing"
 SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
@@ -91,7 +91,11 @@ def load_npz(path, what, names):
 def _check_size(zf, name, where):
     """Refuse a member larger than MAX_MEMBER, or than the shape its header declares,
     before it is read: a small file must not expand into a large allocation."""
-    info = zf.getinfo(f"{name}.npy")
+    try:
+        info = zf.getinfo(f"{name}.npy")
+    except KeyError:
+        raise UserError(f"{where}: member '{name}' is not an .npy array; expected "
+                        f"{name}.npy") from None
     if info.file_size > MAX_MEMBER:
         raise UserError(f"{where}: member '{name}' holds {info.file_size:,} bytes; expected "
                         f"at most {MAX_MEMBER:,}")
@@ -104,6 +108,9 @@ def _check_size(zf, name, where):
             raise UserError(f"{where}: member '{name}' holds pickled Python objects, which "
                             f"could run code; refusing to load it")
         declared = f.tell() + math.prod(shape) * dtype.itemsize
+    if declared > MAX_MEMBER:
+        raise UserError(f"{where}: member '{name}' declares shape {shape} of {dtype}, "
+                        f"{declared:,} bytes; expected at most {MAX_MEMBER:,}")
     if info.file_size > declared:
         raise UserError(f"{where}: member '{name}' holds {info.file_size:,} bytes, more than "
                         f"its shape {shape} of {dtype} declares ({declared:,})")
@@ -115,8 +122,8 @@ def _meta(raw, where, what):
                         f"got {raw.dtype} of shape {raw.shape}")
     try:
         meta = json.loads(raw[()].decode())
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"{where}: member 'meta' is not valid JSON ({e})") from None
+    except ValueError as e:  # not UTF-8, not JSON, or an integer past Python's digit limit
+        raise UserError(f"{where}: member 'meta' is not valid JSON ({str(e)[:200]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{where}: not a housing file (meta has no format '{FORMAT}'); "
                         f"expected {what}")
@@ -168,13 +175,14 @@ def save_float(path, coef, intercept, meta):
     save_npz(path, meta, {"params": np.append(coef, intercept).astype("<f8")})
 
 
-def save_quantized(path, q, meta):
-    """A quantized model: ``params`` is the uint8 payload of ``model.encode``; ``meta``
-    records the integer kernel's input format, chosen from the training ranges."""
-    shifts = integer.input_shifts(meta["ranges"]["min"], meta["ranges"]["max"]).tolist()
-    meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="quantized",
-                bits=q.bits, method=q.method, symmetric=q.symmetric, input_shifts=shifts)
-    save_npz(path, meta, {"params": np.frombuffer(m.encode(q), np.uint8)})
+def save_quantized(path, q, meta, auto=False):
+    """A quantized model: ``params`` is the uint8 bytes of ``modelfile.to_bytes``, with
+    the integer kernel's input shifts, chosen from the training ranges; ``auto``: the
+    method was picked by auto."""
+    shifts = integer.input_shifts(meta["ranges"]["min"], meta["ranges"]["max"])
+    meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="quantized")
+    params = modelfile.to_bytes(q, shifts, auto)
+    save_npz(path, meta, {"params": np.frombuffer(params, np.uint8)})
 
 
 def load_model(path, kind=None):
@@ -194,35 +202,25 @@ def load_model(path, kind=None):
         _check_array(where, "params", params, "<f8", (n + 1,))
         coef, intercept = params[:n].copy(), float(params[n])
     else:
-        bits, method, symmetric = (meta.get(k) for k in ("bits", "method", "symmetric"))
-        if method not in METHODS:
-            raise UserError(f"{where}: unknown quantization method {method!r}; "
-                            f"expected one of {', '.join(METHODS)}")
-        if type(bits) is not int or not MIN_BITS <= bits <= MAX_BITS:
-            raise UserError(f"{where}: 'bits' should be an integer from {MIN_BITS} to "
-                            f"{MAX_BITS}, got {bits!r}")
-        if type(symmetric) is not bool:
-            raise UserError(f"{where}: 'symmetric' should be true or false, got {symmetric!r}")
-        shifts = meta.get("input_shifts")
-        if (not isinstance(shifts, list) or len(shifts) != n
-                or not all(type(s) is int and -64 <= s <= 64 for s in shifts)):
-            raise UserError(f"{where}: 'input_shifts' should be {n} integers from -64 to 64, "
-                            f"got {shifts!r}")
-        size = m.payload_bytes(symmetric, bits, n)
-        _check_array(where, "params", params, np.uint8, (size,))
-        q = m.decode(params.tobytes(), method, symmetric, bits, n)
-        coef, intercept = m.dequantize(q)
+        if params.dtype != np.uint8 or params.ndim != 1:
+            raise UserError(f"{where}: 'params' should be uint8 bytes, got {params.dtype} of "
+                            f"shape {params.shape}")
+        header, q = modelfile.from_bytes(params.tobytes(), n, where)
+        meta = dict(meta, bits=header.bits, method=header.method, symmetric=header.symmetric,
+                    auto=header.auto, input_shifts=list(header.input_shifts))
+        coef, intercept = modelfile.dequantize(q)
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")
     kernel = None
     if meta["kind"] == "quantized":
         try:
-            kernel = integer.kernel(q, shifts)
+            kernel = integer.kernel(q, header.input_shifts)
         except ValueError as e:
             raise UserError(f"{where}: {e}") from None
     ranges = meta["ranges"]
-    return m.Model(coef, intercept, meta, params.nbytes, np.array(ranges["min"]),
-                   np.array(ranges["max"]), kernel)
+    payload = params.nbytes if meta["kind"] == "float" else q.payload_bytes
+    return Model(coef, intercept, meta, payload, np.array(ranges["min"]),
+                 np.array(ranges["max"]), kernel)
 
 
 def lineage(meta):

@@ -183,30 +183,128 @@ def refusal(path, **kind):
     return str(e.value)
 
 
-@pytest.mark.parametrize("payload, message", [
-    (np.zeros(23, np.uint8), "'params' should be uint8 of shape (24,), got uint8 of shape (23,)"),
-    (np.zeros(24, np.int16), "'params' should be uint8 of shape (24,), got int16 of shape (24,)"),
-])
-def test_bad_quantized_payloads_are_refused(tmp_path, built, payload, message):
-    path = rewrite(built["quantized"], tmp_path / "q.npz",
-                   lambda m, a: a.update(params=payload))
-    assert refusal(path) == f"{path}: {message}"
+@pytest.fixture
+def minmax_file(tmp_path, built):
+    """A quantized file of a known layout: min-max at 8 bits, 8 features. Its params are
+    a header of 3 + 8 bytes (bits, method, flags, one input shift a feature), then the
+    scale and intercept (4 bytes each) and 9 codes of 8 bits (the zero point the ninth)."""
+    from housing import quantize
+    split_meta, split = store.load_split(built["split"])
+    model = store.load_model(built["float"])
+    q = quantize.quantize("minmax", model.coef, model.intercept, split["X_train"],
+                          split["y_train"], 8)
+    store.save_quantized(tmp_path / "minmax.npz", q, store.lineage(split_meta))
+    return tmp_path / "minmax.npz"
+
+
+def with_params(src, dst, change):
+    """A copy of ``src`` whose params bytes are ``change(bytearray)``."""
+    def update(meta, arrays):
+        arrays["params"] = np.frombuffer(bytes(change(bytearray(arrays["params"]))), np.uint8)
+    return rewrite(src, dst, update)
+
+
+def set_byte(at, value):
+    def change(params):
+        params[at] = value
+        return params
+    return change
+
+
+def test_a_known_layout_has_the_length_derived_by_hand(minmax_file):
+    with np.load(minmax_file, allow_pickle=False) as f:
+        params = f["params"]
+    assert params.dtype == np.uint8 and params.shape == (3 + 8 + 4 + 4 + 9,)
+    assert params[0] == 8 and params[1] == 0 and params[2] == 0  # 8 bits, minmax, no flags
+    model = store.load_model(minmax_file)
+    assert model.meta["bits"] == 8 and model.meta["method"] == "minmax"
+    assert model.meta["symmetric"] is False and model.meta["auto"] is False
+    assert model.payload_bytes == 17
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda m: m.update(bits=40), "'bits' should be an integer from 2 to 16, got 40"),
-    (lambda m: m.update(bits=1), "'bits' should be an integer from 2 to 16, got 1"),
-    (lambda m: m.update(bits="8"), "'bits' should be an integer from 2 to 16, got '8'"),
-    (lambda m: m.update(bits=True), "'bits' should be an integer from 2 to 16, got True"),
-    (lambda m: m.update(symmetric=1), "'symmetric' should be true or false, got 1"),
-    (lambda m: m.update(method="kmeans"), "unknown quantization method 'kmeans'; expected one of "
-                                          "minmax, bias-corrected, standardized, "
-                                          "error-compensating"),
-    (lambda m: m.pop("kind"), "not a model (kind None); expected a model"),
+    (lambda p: p[:-1], "expected 17 payload bytes for 8 coefficients at 8 bits (minmax), got 16"),
+    (lambda p: p + b"\0", "expected 17 payload bytes for 8 coefficients at 8 bits (minmax), got 18"),
+    (lambda p: p[:5], "'params' holds 5 bytes; expected a header of 11 and the parameters"),
+    (set_byte(0, 40), "'bits' should be from 2 to 16, got 40"),
+    (set_byte(0, 1), "'bits' should be from 2 to 16, got 1"),
+    (set_byte(1, 4), "unknown quantization method number 4; expected 0 to 3 (minmax, "
+                     "bias-corrected, standardized, error-compensating)"),
+    (set_byte(2, 4), "flags 0x04; expected only 0x01 (symmetric) and 0x02 (auto)"),
 ])
-def test_bad_quantized_meta_is_refused(tmp_path, built, change, message):
-    path = rewrite(built["quantized"], tmp_path / "q.npz", lambda m, a: change(m))
+def test_bad_quantized_params_are_refused(tmp_path, minmax_file, change, message):
+    path = with_params(minmax_file, tmp_path / "q.npz", change)
     assert refusal(path) == f"{path}: {message}"
+
+
+def test_an_input_shift_out_of_range_is_refused(tmp_path, minmax_file):
+    path = with_params(minmax_file, tmp_path / "q.npz", set_byte(3, 100))
+    message = refusal(path)
+    assert message.startswith(f"{path}: 'input_shifts' should be from -64 to 64, got [100, ")
+
+
+def test_params_of_another_dtype_are_refused(tmp_path, minmax_file):
+    path = rewrite(minmax_file, tmp_path / "q.npz",
+                   lambda m, a: a.update(params=a["params"].astype(np.int16)))
+    assert refusal(path) == f"{path}: 'params' should be uint8 bytes, got int16 of shape (28,)"
+
+
+def test_the_quantized_file_is_smaller_than_the_float_file(built):
+    quantized = built["quantized"].stat().st_size
+    floating = built["float"].stat().st_size
+    assert quantized < floating - 16, (quantized, floating)
+
+
+def test_a_kind_missing_from_a_quantized_file_is_refused(tmp_path, built):
+    path = rewrite(built["quantized"], tmp_path / "q.npz", lambda m, a: m.pop("kind"))
+    assert refusal(path) == f"{path}: not a model (kind None); expected a model"
+
+
+def test_a_huge_integer_in_meta_is_one_line(tmp_path, built):
+    import io
+    import zipfile
+    with np.load(built["float"], allow_pickle=False) as f:
+        text = f["meta"][()].decode()
+    assert '"seed": 42' in text
+    npy = io.BytesIO()
+    np.lib.format.write_array(npy, np.array(text.replace('"seed": 42', '"seed": ' + "4" * 5000)
+                                            .encode()))
+    path = tmp_path / "m.npz"
+    with zipfile.ZipFile(built["float"]) as src, zipfile.ZipFile(path, "w") as dst:
+        dst.writestr("meta.npy", npy.getvalue())
+        dst.writestr("params.npy", src.read("params.npy"))
+    assert refusal(path).startswith(f"{path}: member 'meta' is not valid JSON (Exceeds the "
+                                    f"limit (4300 digits) for integer string conversion")
+
+
+def test_a_symlink_loop_is_one_line(tmp_path):
+    loop = tmp_path / "loop.npz"
+    loop.symlink_to(loop)
+    message = refusal(loop)
+    assert message.startswith(f"{loop}: ") and "\n" not in message
+
+
+def test_a_member_declaring_a_huge_shape_is_refused_before_it_is_read(tmp_path, built):
+    import io
+    import zipfile
+    npy = io.BytesIO()
+    np.lib.format.write_array_header_1_0(npy, {"descr": "<f8", "fortran_order": False,
+                                              "shape": (2 ** 35,)})
+    with zipfile.ZipFile(built["float"]) as src, zipfile.ZipFile(tmp_path / "m.npz", "w") as dst:
+        dst.writestr("meta.npy", src.read("meta.npy"))
+        dst.writestr("params.npy", npy.getvalue() + b"\0" * 64)
+    assert refusal(tmp_path / "m.npz") == (
+        f"{tmp_path / 'm.npz'}: member 'params' declares shape (34359738368,) of float64, "
+        f"{npy.tell() + 2 ** 38:,} bytes; expected at most 67,108,864")
+
+
+def test_members_that_are_not_npy_are_refused(tmp_path, built):
+    import zipfile
+    with zipfile.ZipFile(built["float"]) as src, zipfile.ZipFile(tmp_path / "m.npz", "w") as dst:
+        dst.writestr("meta.npy", src.read("meta.npy"))
+        dst.writestr("params", src.read("params.npy"))
+    assert refusal(tmp_path / "m.npz") == (
+        f"{tmp_path / 'm.npz'}: member 'params' is not an .npy array; expected params.npy")
 
 
 @pytest.mark.parametrize("bits", [2, 16])
