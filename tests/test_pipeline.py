@@ -101,6 +101,18 @@ def test_a_second_run_does_nothing_and_a_parameter_reruns_what_reads_it(sandbox)
     assert ran(make(sandbox, "all", "BITS=4", "METHOD=minmax")) == STAGES[2:]
 
 
+@pytest.mark.parametrize("module, stages", [
+    ("housing/integer.py", STAGES),  # store imports it, and every stage imports store
+    ("housing/modelfile.py", STAGES),
+    ("housing/report.py", ["housing report"]),
+])
+def test_a_changed_module_reruns_the_stages_that_import_it(sandbox, module, stages):
+    make(sandbox, "all")
+    time.sleep(0.01)
+    (sandbox / module).touch()
+    assert ran(make(sandbox, "all")) == stages
+
+
 def test_a_failed_stage_overwrites_nothing(sandbox):
     make(sandbox, "all")
     model = sandbox / "artifacts" / "models" / "quantized.npz"

@@ -1,0 +1,217 @@
+"""Requests and inputs found by a hostile pass: each is one clear 4xx or one line, never a
+500, a traceback, a wrong answer or a stalled server. The ASGI app runs in this process."""
+import asyncio
+import gzip
+import io
+import json
+import zlib
+
+import numpy as np
+import pytest
+
+from housing import client, readers
+from housing.config import FEATURES
+from housing.readers import jsonlines
+from housing.serving.app import App
+from housing.serving.log import AccessLog
+from housing.serving.metrics import Metrics, folder
+from housing.serving.models import Served
+from helpers import ROWS, formula, run_predict
+
+CSV = (",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in ROWS.tolist())
+       + "\n").encode()
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+def asgi(app, method, path, body=b"", headers=()):
+    """The Answer of one request to the ASGI app, in this process."""
+    scope = {"type": "http", "method": method, "path": path, "client": ("127.0.0.1", 1),
+             "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers]}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+    asyncio.run(app(scope, receive, send))
+    return Answer(sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"])
+
+
+@pytest.fixture
+def log():
+    return io.StringIO()
+
+
+@pytest.fixture
+def app(built, log):
+    served = Served.load([f"{k}={built[k]}" for k in ("float", "quantized")], "quantized")
+    return App(served, AccessLog(log), max_body=1 << 20, body_timeout=5)
+
+
+def infer_body(X=ROWS):
+    return json.dumps({"inputs": [{"name": "features", "datatype": "FP64",
+                                   "shape": list(X.shape), "data": X.ravel().tolist()}]}).encode()
+
+
+JSON = [("Content-Type", "application/json")]
+
+
+def test_every_gzip_member_of_a_body_is_read(app, built):
+    body = gzip.compress(infer_body(ROWS[:1])) + gzip.compress(b"")
+    assert asgi(app, "POST", "/v2/models/float/infer", body,
+                JSON + [("Content-Encoding", "gzip")]).status == 200
+    two = gzip.compress(CSV[:CSV.index(b"\n", CSV.index(b"\n") + 1) + 1]) + gzip.compress(
+        CSV[CSV.index(b"\n", CSV.index(b"\n") + 1) + 1:])
+    answer = asgi(app, "POST", "/invocations", two,
+                  [("Content-Type", "text/csv"), ("Content-Encoding", "gzip")])
+    assert answer.status == 200
+    np.testing.assert_allclose(answer.json["predictions"], formula(built["quantized"]),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("encoding, compress", [("gzip", gzip.compress), ("deflate", zlib.compress)])
+def test_bytes_after_a_compressed_stream_are_refused(app, encoding, compress):
+    answer = asgi(app, "POST", "/v2/models/float/infer", compress(infer_body()) + b"junk",
+                  JSON + [("Content-Encoding", encoding)])
+    assert (answer.status, answer.json) == (400, {
+        "error": f"request body: 4 bytes after the end of the {encoding} data"})
+
+
+@pytest.mark.parametrize("path", ["/pingXYZ", "/openapi.jsonEVIL", "/v2/health/liveX",
+                                  "/versionx", "/v2/models/float/readyX"])
+def test_routes_match_the_whole_path(app, path):
+    answer = asgi(app, "GET", path)
+    assert answer.status == 404
+    assert answer.json["error"].startswith(f"no such path {path!r}; expected /v2/...")
+
+
+@pytest.mark.parametrize("length", ["²", "1" * 5000, "-1", " 12"])
+def test_a_binary_header_length_that_is_not_ascii_digits_is_a_400(app, length):
+    answer = asgi(app, "POST", "/v2/models/float/infer", infer_body(),
+                  JSON + [("Inference-Header-Content-Length", length)])
+    shown = repr(length if len(length) <= 40 else length[:37] + "...")
+    assert (answer.status, answer.json) == (400, {
+        "error": f"Inference-Header-Content-Length: expected the JSON header's length, at "
+                 f"most the body's {len(infer_body())} bytes, got {shown}"})
+
+
+def test_per_feature_parameters_of_the_wrong_type_are_a_400(app):
+    inputs = [{"name": f, "datatype": "FP64", "shape": [1], "data": [float(v)]}
+              for f, v in zip(FEATURES, ROWS[0])]
+    inputs.append({"name": "extra", "datatype": "FP64", "shape": [1], "data": [1.0],
+                   "parameters": "binary"})
+    answer = asgi(app, "POST", "/v2/models/float/infer", json.dumps({"inputs": inputs}).encode(),
+                  JSON)
+    assert (answer.status, answer.json) == (400, {
+        "error": "input 'extra': expected 'parameters', an object, got a string"})
+    inputs[0]["parameters"] = "x"
+    answer = asgi(app, "POST", "/v2/models/float/infer",
+                  json.dumps({"inputs": inputs[:-1]}).encode(), JSON)
+    assert (answer.status, answer.json) == (400, {
+        "error": "input 'MedInc': expected 'parameters', an object, got a string"})
+
+
+def test_the_suggestion_search_is_bounded(built):
+    served = Served.load([f"float={built['float']}"], "float")
+    app = App(served, AccessLog(io.StringIO()), max_body=16 << 20, body_timeout=5)
+    names = [f"column{i}" for i in range(800_000)]  # a 10 MB body: difflib took 30 s on it
+    body = json.dumps({"dataframe_split": {"columns": names, "data": [[0] * len(names)]}})
+    answer = asgi(app, "POST", "/invocations", body.encode(), JSON)
+    assert answer.status == 400
+    assert answer.json["message"] == (
+        "request body, 'columns': missing columns MedInc, HouseAge, AveRooms, AveBedrms, "
+        "Population, AveOccup, Latitude, Longitude; expected MedInc, HouseAge, AveRooms, "
+        "AveBedrms, Population, AveOccup, Latitude, Longitude")
+
+
+def test_a_near_miss_is_still_suggested_among_many_names(app):
+    names = ["MedIncome"] + [f"x{i}" for i in range(100_000)]
+    with pytest.raises(readers.UserError) as e:
+        readers.read(io.BytesIO(",".join(names).encode() + b"\n"), FEATURES, "t.csv")
+    assert str(e.value).startswith("t.csv, line 1: missing columns MedInc, HouseAge")
+    assert "'MedIncome' looks like MedInc" in str(e.value)
+
+
+@pytest.mark.parametrize("line", ['{"MedInc": 1}],[{"MedInc": 2}', '1],[2'])
+def test_json_lines_holding_a_bracket_pair_stay_one_row_a_line(line):
+    nos, items = jsonlines.parse_lines([line, '{"a": 1}'], 1, lambda no: f"line {no}")
+    assert list(nos) == [1, 2]
+    assert isinstance(items[0], str)  # a NotJson: this line alone does not parse
+    assert items[1] == {"a": 1}
+
+
+def test_json_lines_holding_a_bracket_pair_fail_that_row_in_predict(capsys, monkeypatch, built):
+    good = json.dumps(dict(zip(FEATURES, ROWS[0].tolist())))
+    text = f"{good}\n{good}],[{good}\n{good}\n"
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode(),
+                               "--skip-invalid")
+    assert rc == 1
+    assert out.split("\n")[1] == ""  # the bad line keeps its place, empty
+    assert len(out.splitlines()) == 3
+    assert "<stdin>, line 2: not valid JSON (Extra data at column" in err
+
+
+def test_a_request_id_with_spaces_is_replaced(app, log):
+    answer = asgi(app, "GET", "/version", headers=[("X-Request-ID", "a b 200")])
+    app.flush()
+    assert answer.headers[b"x-request-id"] != b"a b 200"
+    assert len(log.getvalue().split(" ")) == 8
+
+
+class Closed(io.StringIO):
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self):
+        raise io.UnsupportedOperation("no file")
+
+
+def test_a_log_that_cannot_be_written_is_said_once_and_serving_goes_on(built, capsys):
+    served = Served.load([f"float={built['float']}"], "float")
+    app = App(served, AccessLog(Closed()), max_body=1 << 20, body_timeout=5)
+    for _ in range(3):
+        assert asgi(app, "GET", "/version").status == 200
+        app.flush()
+    assert capsys.readouterr().err == ("housing serve: the log cannot be written (Broken "
+                                       "pipe); logging stops, serving goes on\n")
+    assert app.log.pending == []
+
+
+def test_a_deleted_metrics_folder_is_a_503_and_one_line(built, tmp_path, capsys):
+    path = folder(str(tmp_path / "metrics"))
+    metrics = Metrics(path)
+    served = Served.load([f"float={built['float']}"], "float")
+    app = App(served, AccessLog(io.StringIO()), max_body=1 << 20, body_timeout=5,
+              metrics=metrics)
+    assert asgi(app, "GET", "/metrics").status == 200
+    for name in (tmp_path / "metrics").iterdir():
+        name.unlink()
+    (tmp_path / "metrics").rmdir()
+    answer = asgi(app, "GET", "/metrics")
+    assert (answer.status, answer.json) == (503, {
+        "error": f"{path}: the metrics folder cannot be read; metrics have stopped"})
+    assert asgi(app, "GET", "/version").status == 200
+
+
+def test_a_metrics_folder_that_cannot_be_written_is_refused_at_start():
+    with pytest.raises(readers.UserError) as e:
+        folder("/proc/self")
+    assert str(e.value) == ("/proc/self: the metrics folder is not writable; give a writable "
+                            "--metrics-dir (a tmpfs in a read-only container)")
+
+
+def test_the_client_reads_an_mlflow_error_body():
+    assert client.refusal(b'{"error_code": "BAD_REQUEST", "message": "no"}') == "no"
+    assert client.refusal(b'{"error": "no"}') == "no"
+    assert client.refusal(b"<html>") == "'<html>'"
