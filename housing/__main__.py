@@ -12,11 +12,9 @@ STAGES = {
     "train": "fit the float model on the training split",
     "quantize": "quantize the float model's parameters",
     "report": "evaluate both models and every method at every width: metrics.json",
-    "render": "the README's tables and figure from metrics.json, or --check them",
     "predict": "predict rows (CSV, JSON, JSON Lines) with a float or quantized model",
     "info": "a model card: parameters, training ranges, lineage and test metrics",
     "serve": "serve the models over HTTP (Open Inference Protocol, MLflow scoring)",
-    "client": "send rows to a running server and print its predictions",
     "export": "the quantized model as integer-only C (--c DIR)",
     "demo": "both models on the bundled sample rows, beside the truth",
 }

@@ -14,7 +14,7 @@ from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
 from .model import predict
 from .readers import csvfile
 from .readers.chunk import all_rows
-from .render import load_metrics
+from .results import load_metrics
 
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9
 

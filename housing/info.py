@@ -10,7 +10,7 @@ import os
 from . import store
 from .cli import Parser, command, display
 from .config import ROOT
-from .render import load_metrics
+from .results import load_metrics
 
 
 def card(model, path, file_bytes, metrics=None):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from housing import data, export, integer, store
+from housing.config import ROOT
 
 from helpers import run_predict
 
@@ -44,7 +45,7 @@ def exported(tmp_path_factory, built):
                     "kernel.o"], cwd=d, check=True)
     subprocess.run([CC, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra",
                     "-Werror", "-O2", "-I", str(d), "-o", "edge",
-                    str(export.resources.files("housing") / "c" / "edge.c"), "kernel.o"],
+                    str(ROOT / "deploy" / "edge" / "edge.c"), "kernel.o"],
                    cwd=d, check=True)
     return d
 

@@ -9,7 +9,7 @@ import zlib
 import numpy as np
 import pytest
 
-from housing import client, readers
+from housing import readers
 from housing.config import FEATURES
 from housing.readers import jsonlines
 from housing.serving.app import App
@@ -17,6 +17,7 @@ from housing.serving.log import AccessLog
 from housing.serving.metrics import Metrics, folder
 from housing.serving.models import Served
 from helpers import ROWS, formula, run_predict
+from tools import smoke_client
 
 CSV = (",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in ROWS.tolist())
        + "\n").encode()
@@ -212,6 +213,6 @@ def test_a_metrics_folder_that_cannot_be_written_is_refused_at_start():
 
 
 def test_the_client_reads_an_mlflow_error_body():
-    assert client.refusal(b'{"error_code": "BAD_REQUEST", "message": "no"}') == "no"
-    assert client.refusal(b'{"error": "no"}') == "no"
-    assert client.refusal(b"<html>") == "'<html>'"
+    assert smoke_client.refusal(b'{"error_code": "BAD_REQUEST", "message": "no"}') == "no"
+    assert smoke_client.refusal(b'{"error": "no"}') == "no"
+    assert smoke_client.refusal(b"<html>") == "'<html>'"

@@ -95,7 +95,12 @@ def test_each_example_prints_what_the_readme_shows(pipeline, server, command, ex
 
 
 def targets():
-    return set(re.findall(r"^([a-z][a-z-]*):", (ROOT / "Makefile").read_text(), re.M))
+    """The targets of the Makefile and the files it includes."""
+    makefile = (ROOT / "Makefile").read_text()
+    included = [name for line in re.findall(r"^include (.+)$", makefile, re.M)
+                for name in line.split()]
+    text = makefile + "".join((ROOT / name).read_text() for name in included)
+    return set(re.findall(r"^([a-z][a-z-]*):", text, re.M))
 
 
 def test_every_make_target_the_readme_names_exists():

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from housing import render
+from tools import render
 from housing.cli import UserError
 from housing.config import ROOT
 
@@ -103,7 +103,7 @@ def test_check_names_the_first_differing_line_of_a_one_digit_edit(files, capsys)
     assert render.main(args(files, "--check")) == 1
     no = text.splitlines().index("| 8 | 0.5200 (18 B) | **0.5750 (18 B)** | -0.0008 ± 0.0012 |")
     assert capsys.readouterr().err == (
-        f"housing render: {files['readme']}, line {no + 1}, differs from {files['metrics']}: "
+        f"render: {files['readme']}, line {no + 1}, differs from {files['metrics']}: "
         f"has '| 8 | 0.5201 (18 B) | **0.5750 (18 B)** | -0.0008 ± 0.0012 |', the metrics give "
         f"'| 8 | 0.5200 (18 B) | **0.5750 (18 B)** | -0.0008 ± 0.0012 |'; run `make report` "
         f"and commit the result\n")
@@ -114,7 +114,7 @@ def test_check_fails_on_a_stale_figure(files, capsys):
     render.main(args(files))
     files["figure"].write_text(files["figure"].read_text().replace('r="3"', 'r="4"', 1))
     assert render.main(args(files, "--check")) == 1
-    assert f"housing render: {files['figure']}, line " in capsys.readouterr().err
+    assert f"render: {files['figure']}, line " in capsys.readouterr().err
 
 
 def test_splice_refuses_a_readme_without_markers():
@@ -145,11 +145,11 @@ def test_check_without_good_metrics(capsys, files, text, message):
     if text is not None:
         files["metrics"].write_text(text)
     assert render.main(args(files, "--check")) == 2
-    assert capsys.readouterr().err == f"housing render: error: {files['metrics']}: {message}\n"
+    assert capsys.readouterr().err == f"render: error: {files['metrics']}: {message}\n"
 
 
 def test_render_imports_no_numpy(files):
-    code = ("import sys; from housing import render; "
+    code = ("import sys; sys.path.insert(0, 'tests'); from tools import render; "
             f"render.main({args(files, '--check')!r}); print('numpy' in sys.modules)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert run.stdout.splitlines()[-1] == "False"

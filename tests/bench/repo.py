@@ -39,11 +39,11 @@ def plain_env():
 def copy_repo(dest):
     """What the pipeline needs of the repo, copied with mtimes kept (so make sees nothing
     newer than it is) and the venv linked rather than rebuilt."""
-    for name in ("housing", ".github"):
+    for name in ("housing", ".github", "tests/tools", "deploy/edge"):
         shutil.copytree(ROOT / name, dest / name, copy_function=shutil.copy2,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("Makefile", "README.md", "requirements.txt", "pyproject.toml", "Dockerfile",
-                 ".dockerignore"):
+                 ".dockerignore", "tests/dev.mk"):
         shutil.copy2(ROOT / name, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest

@@ -1,18 +1,22 @@
-"""Stage 5: the README's tables and figure, from metrics.json alone.
+"""The README's tables and figure, from metrics.json alone: a tool of this repository
+(make report and make report-check), not of the installed package.
 
-    python -m housing render            # rewrite README.md's tables and the figure
-    python -m housing render --check    # exit 1 if either differs from metrics.json
+    python tests/tools/render.py          # rewrite README.md's tables and the figure
+    python tests/tools/render.py --check  # exit 1 if either differs from metrics.json
 
 The standard library only (no numpy): what the README says is what the pipeline measured,
 and checking that needs nothing but the JSON. README.md is rewritten only between the
 marker comments, and a file only when its text changes.
 """
-import json
 import os
 import sys
 
-from .cli import Parser, UserError, atomic_write, command, display
-from .config import FIGURE, METRICS, README
+from housing.cli import Parser, UserError, atomic_write, command, display
+from housing.config import METRICS, ROOT
+from housing.results import load_metrics, read_text
+
+README = ROOT / "README.md"
+FIGURE = ROOT / ".github" / "r2_vs_bits.svg"  # beside the workflow, so the README can show it
 
 # one colour per method, in the order metrics.json lists them (matplotlib's first four)
 PALETTE = ("#d62728", "#ff7f0e", "#1f77b4", "#2ca02c", "#9467bd", "#8c564b")
@@ -159,28 +163,8 @@ def first_difference(old, new):
     return len(old_lines) + 1, "", ""  # only line ends differ
 
 
-def _read(path, what):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise UserError(f"{display(path)}: no such file; expected {what}") from None
-
-
-def load_metrics(path):
-    text = _read(path, "metrics written by `housing report` (run `make all`)")
-    try:
-        metrics = json.loads(text)
-        for key in ("split", "float", "quantized", "sweep", "resamples"):
-            metrics[key]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise UserError(f"{display(path)}: not metrics written by `housing report` ({e}); "
-                        f"run `make all`") from None
-    return metrics
-
-
 def _parser():
-    p = Parser(prog="housing render", description=__doc__.splitlines()[0])
+    p = Parser(prog="render", description=__doc__.splitlines()[0])
     p.add_argument("--metrics", default=METRICS, help="metrics written by `housing report`")
     p.add_argument("--readme", default=README, help="the README whose tables are generated")
     p.add_argument("--figure", default=FIGURE, help="R² against bits, SVG")
@@ -189,18 +173,18 @@ def _parser():
     return p
 
 
-@command("housing render")
+@command("render")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     metrics = load_metrics(args.metrics)
-    readme = _read(args.readme, "the README")
-    old_figure = _read(args.figure, "the figure") if os.path.exists(args.figure) else ""
+    readme = read_text(args.readme, "the README")
+    old_figure = read_text(args.figure, "the figure") if os.path.exists(args.figure) else ""
     files = zip((args.readme, args.figure), (readme, old_figure), rendered(metrics, readme))
     stale = [(path, old, new) for path, old, new in files if old != new]
     if args.check:
         for path, old, new in stale[:1]:
             no, was, now = first_difference(old, new)
-            print(f"housing render: {display(path)}, line {no}, differs from "
+            print(f"render: {display(path)}, line {no}, differs from "
                   f"{display(args.metrics)}: has {was!r}, the metrics give {now!r}; run "
                   f"`make report` and commit the result", file=sys.stderr)
             return 1
@@ -212,3 +196,7 @@ def main(argv=None) -> int:
     written = " and ".join(display(path) for path, _, _ in stale) or "nothing (up to date)"
     print(f"render: {display(args.metrics)} -> {written}")
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

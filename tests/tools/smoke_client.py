@@ -1,9 +1,10 @@
 """Send rows to a running server and print its predictions as ``predict`` would.
 
-The image's smoke test, and an example of both protocols from the standard library alone.
+The image's smoke test (make docker-run runs it inside the container, which has no curl),
+and an example of both protocols from the standard library alone; not part of the package.
 
-    python -m housing client http://127.0.0.1:8080 --protocol oip --model quantized < rows.csv
-    python -m housing client http://127.0.0.1:8080 --protocol mlflow < rows.csv
+    python tests/tools/smoke_client.py http://127.0.0.1:8080 --protocol oip --model quantized < rows.csv
+    python tests/tools/smoke_client.py http://127.0.0.1:8080 --protocol mlflow < rows.csv
 
 ``oip`` sends the rows as one FP64 tensor of shape [n, 8] to /v2/models/MODEL/infer;
 ``mlflow`` sends the CSV as it is to /invocations (the server's default model).
@@ -14,11 +15,11 @@ import sys
 import urllib.error
 import urllib.request
 
-from . import readers
-from .readers.chunk import all_rows
-from .serving import oip
-from .cli import Parser, UserError, command
-from .config import FEATURES
+from housing import readers
+from housing.cli import Parser, UserError, command
+from housing.config import FEATURES
+from housing.readers.chunk import all_rows
+from housing.serving import oip
 
 
 def post(url, body, content_type):
@@ -46,14 +47,14 @@ def refusal(body):
 
 
 def _parser():
-    p = Parser(prog="housing client", description=__doc__.splitlines()[0])
+    p = Parser(prog="smoke_client", description=__doc__.splitlines()[0])
     p.add_argument("url", help="the server, e.g. http://127.0.0.1:8080")
     p.add_argument("--protocol", choices=("oip", "mlflow"), default="oip")
     p.add_argument("--model", default="quantized", help="the model name, for oip")
     return p
 
 
-@command("housing client")
+@command("smoke_client")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     body = sys.stdin.buffer.read()
@@ -67,3 +68,7 @@ def main(argv=None) -> int:
         y = answer["outputs"][0]["data"]
     sys.stdout.write("".join(f"{v!r}\n" for v in y))
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
