@@ -73,7 +73,8 @@ def atomic_write(path, data: bytes):
         prefix = "." + str(path.relative_to(SCRATCH.parent)).replace(os.sep, "__") + "."
         scratch = [SCRATCH, path.parent]
     except ValueError:  # outside the repo
-        prefix, scratch = f".{path.name}.", [path.parent]
+        prefix = f".{path.name}."
+        scratch = [path.parent]
     for folder in scratch:
         folder.mkdir(exist_ok=True)
         for stale in folder.glob(f"{prefix}*.tmp"):  # left by a killed run

@@ -33,7 +33,8 @@ FORMAT_VERSION = 5  # 2: training ranges; 3: a quantized grid; 4: the integer in
 METHODS = ("minmax", "bias-corrected", "standardized", "error-compensating")
 
 SWEEP_BITS = (2, 3, 4, 5, 6, 8, 12, 16)
-MIN_BITS, MAX_BITS = 2, 16  # 1 bit leaves a symmetric grid only zero
+MIN_BITS = 2
+MAX_BITS = 16  # 1 bit leaves a symmetric grid only zero
 
 
 @dataclass(frozen=True)

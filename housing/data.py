@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import splitfile
 from .cli import Parser, UserError, atomic_write, bounded, command
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
 
@@ -107,7 +107,7 @@ def training_ranges(X):
 
 
 def make_split(X, y, seed, test_size, features=FEATURES):
-    """(meta, arrays) of the split ``store.save_split`` writes: X of shape (n, n_features)
+    """(meta, arrays) of the split ``splitfile.save_split`` writes: X of shape (n, n_features)
     and y of shape (n,) shuffled into train and test rows, and what models keep of it."""
     train, test = split_indices(len(X), test_size, seed)
     meta = {"features": list(features), "target": TARGET, "data_sha256": fingerprint(X, y),
@@ -142,7 +142,7 @@ def _parser():
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.sample_from:
-        _, split = store.load_split(args.sample_from)
+        _, split = splitfile.load_split(args.sample_from)
         n = args.sample_rows or len(split["y_test"])
         atomic_write(args.sample, sample_csv(split["X_test"], split["y_test"], n).encode())
         print(f"data: {min(n, len(split['y_test']))} test rows -> {args.sample}")
@@ -154,7 +154,7 @@ def main(argv=None) -> int:
     X, y, names = fetch()
     check(X, y, names)
     meta, arrays = make_split(X, y, args.seed, args.test_size)
-    store.save_split(args.out, arrays, meta)
+    splitfile.save_split(args.out, arrays, meta)
     print(f"data: {len(arrays['y_train'])} train and {len(arrays['y_test'])} test rows "
           f"(seed {args.seed}) -> {args.out}")
     return 0

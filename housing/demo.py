@@ -37,15 +37,18 @@ def main(argv=None) -> int:
             rows = all_rows(csvfile.read(f, FEATURES + (TARGET,), display(args.sample)).chunks)
     except FileNotFoundError:
         raise UserError(f"{display(args.sample)}: no such file; expected the sample rows") from None
-    X, truth = rows[:, :-1], rows[:, -1]
-    pf, pq = predict(models["float"], X), predict(models["quantized"], X)
+    X = rows[:, :-1]
+    truth = rows[:, -1]
+    pf = predict(models["float"], X)
+    pq = predict(models["quantized"], X)
     q = metrics["quantized"]
     print(f"{len(X)} test rows; predictions in $100,000. Quantized: {q['bits']} bits, "
           f"{q['method']}, {q['payload_bytes']} payload bytes.")
     print(f"{'float':>10} {'quantized':>10} {'true':>10} {'|diff|':>10}")
     for a, b, t in zip(pf, pq, truth):
         print(f"{a:10.4f} {b:10.4f} {t:10.4f} {abs(a - b):10.6f}")
-    worst, bound = float(np.max(np.abs(pf - pq))), q["max_abs_diff_vs_float"]
+    worst = float(np.max(np.abs(pf - pq)))
+    bound = q["max_abs_diff_vs_float"]
     ok = worst <= bound + SLACK
     print(f"largest |float - quantized| here: {worst:.6f}; bound from "
           f"{display(args.metrics)}: {bound:.6f} -> {'ok' if ok else 'EXCEEDED'}")

@@ -53,7 +53,8 @@ int64_t housing_predict(const int32_t x[HOUSING_N_FEATURES]);
 def header(kernel, features, source):
     """The text of housing_model.h: a ``integer.Kernel``, the feature names, and the
     model file it came from (its name and the sha256 of its bytes)."""
-    k, join = kernel, ", ".join
+    k = kernel
+    join = ", ".join
     return HEADER.format(
         name="housing_model.h", model=Path(source).name, n=len(k.codes), out=integer.OUT,
         sha=hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16],

@@ -72,7 +72,8 @@ def kernel(q, shifts_in):
     N = 31 - _floor_log2(R)
     M = round(R * 2 ** N)
     if M == 2 ** 32:
-        M, N = M // 2, N - 1
+        M //= 2
+        N -= 1
     intercept = round(Fraction(float(q.intercept)) / scale * 2 ** F)
     if not (33 <= N <= 63 and abs(intercept) < 2 ** 62):
         raise ValueError(f"no integer kernel fits 64 bits for scale {float(q.scale)!r} and "

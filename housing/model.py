@@ -5,6 +5,7 @@ heavier. How a model is stored is ``modelfile``'s and ``store``'s business.
 """
 from dataclasses import dataclass
 from operator import le
+from typing import NamedTuple
 
 import numpy as np
 
@@ -55,9 +56,24 @@ class Model:
         return self.meta["bits"]
 
 
+class Checked(NamedTuple):
+    """What checked_predict gives: the predictions of the rows that stay, shape (k,),
+    their positions in chunk.X, and the rows refused, as BadRows."""
+    y: np.ndarray
+    keep: np.ndarray
+    refused: list
+
+
+class Outside(NamedTuple):
+    """The first feature of a row outside the training range: its index, value and range."""
+    feature: int
+    value: float
+    low: float
+    high: float
+
+
 def checked_predict(model, chunk, strict=False, fixed=False):
-    """Predictions for a ``readers.chunk.Chunk``: (y of the rows that stay, shape (k,);
-    their positions in chunk.X; the rows refused, as BadRows). A prediction that
+    """The Checked predictions of a ``readers.chunk.Chunk``. A prediction that
     is not finite refuses its row, as does (when ``strict``) a feature outside the
     training range. ``fixed``: by the integer kernel (y exactly its output / 2**OUT),
     refusing a row with a value its int32 inputs cannot hold."""
@@ -70,10 +86,11 @@ def checked_predict(model, chunk, strict=False, fixed=False):
     if strict:
         refused |= outside(model, chunk.X).any(axis=1)
     if not refused.any():
-        return y, np.arange(len(y)), []
+        return Checked(y, np.arange(len(y)), [])
     bad = []
     for i in np.flatnonzero(refused):
-        no, key = chunk.nos[i], chunk.ids[i] if chunk.ids is not None else None
+        no = chunk.nos[i]
+        key = chunk.ids[i] if chunk.ids is not None else None
         if fixed and np.isnan(y[i]):
             low, high = integer.limits(model.kernel)
             j = int(np.flatnonzero(~((chunk.X[i] >= low) & (chunk.X[i] <= high)))[0])
@@ -81,16 +98,17 @@ def checked_predict(model, chunk, strict=False, fixed=False):
                                   f"expected a value the integer model's inputs hold, "
                                   f"{low[j]:g} to {high[j]:g}, got {chunk.X[i][j]:g}", key))
         elif np.isfinite(y[i]):
-            j, value, low, high = first_outside(model, chunk.X[i])
-            bad.append(BadRow(no, f"{chunk.where(no)}, column '{model.features[j]}': "
-                                  f"expected a value within the training range, {low:g} to "
-                                  f"{high:g}, got {value:g}", key))
+            first = first_outside(model, chunk.X[i])
+            name = model.features[first.feature]
+            bad.append(BadRow(no, f"{chunk.where(no)}, column '{name}': expected a value "
+                                  f"within the training range, {first.low:g} to "
+                                  f"{first.high:g}, got {first.value:g}", key))
         else:
             bad.append(BadRow(no, f"{chunk.where(no)}: the prediction overflows to "
                                   f"{float(y[i])!r}; expected features small enough for a "
                                   f"finite prediction", key))
     keep = np.flatnonzero(~refused)
-    return y[keep], keep, bad
+    return Checked(y[keep], keep, bad)
 
 
 def outside(model, X):
@@ -103,15 +121,15 @@ def rows_outside(model, X):
     range; a few rows in Python floats, which beat numpy's per-call cost."""
     if len(X) > SMALL:
         return int(outside(model, X).any(axis=1).sum())
-    low, high = model.low.tolist(), model.high.tolist()
+    low = model.low.tolist()
+    high = model.high.tolist()
     return sum(not (all(map(le, low, row)) and all(map(le, row, high))) for row in X.tolist())
 
 
 def first_outside(model, x):
-    """(feature index, value, low, high) of the first feature of row ``x`` outside the
-    training range."""
+    """The Outside of the first feature of row ``x`` outside the training range."""
     j = int(np.flatnonzero(outside(model, x[None])[0])[0])
-    return j, x[j], model.low[j], model.high[j]
+    return Outside(j, x[j], model.low[j], model.high[j])
 
 
 SMALL = 16  # rows; fewer are summed in Python floats, which beat numpy's per-call cost

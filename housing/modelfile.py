@@ -124,7 +124,8 @@ def decode(payload, method, symmetric, bits, n):
     if len(payload) != expected:
         raise ValueError(f"expected {expected} payload bytes for {n} coefficients at "
                          f"{bits} bits ({method}), got {len(payload)}")
-    parts, at = {}, 0
+    parts = {}
+    at = 0
     for name, size in fields:
         parts[name], at = payload[at:at + size], at + size
     scale = np.frombuffer(parts["scale"], "<f4")[0]
@@ -158,7 +159,9 @@ def read_header(params, n, where):
     if len(params) < 3 + n:
         raise UserError(f"{where}: 'params' holds {len(params)} bytes; expected a header of "
                         f"{3 + n} and the parameters")
-    bits, method, flags = params[0], params[1], params[2]
+    bits = params[0]
+    method = params[1]
+    flags = params[2]
     if not MIN_BITS <= bits <= MAX_BITS:
         raise UserError(f"{where}: 'bits' should be from {MIN_BITS} to {MAX_BITS}, got {bits}")
     if method >= len(METHODS):

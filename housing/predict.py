@@ -33,7 +33,10 @@ class Output:
         if stream is None:
             raise UserError("standard output is closed; expected somewhere to write the "
                             "predictions")
-        self.stream, self.form, self.id_column, self.fmt = stream, form, id_column, fmt
+        self.stream = stream
+        self.form = form
+        self.id_column = id_column
+        self.fmt = fmt
         if form == "csv":
             self.write(",".join(([id_column] if id_column else []) + [TARGET]) + "\n")
 
@@ -89,7 +92,9 @@ class RangeCount:
     """How many rows had a feature outside the training range, and the first of them."""
 
     def __init__(self, model):
-        self.model, self.rows, self.first = model, 0, None
+        self.model = model
+        self.rows = 0
+        self.first = None
 
     def add(self, chunk, keep):
         X = chunk.X if len(keep) == len(chunk.X) else chunk.X[keep]
@@ -100,9 +105,9 @@ class RangeCount:
         self.rows += int(flags.sum())
         if self.first is None and flags.any():
             i = int(keep[np.flatnonzero(flags)[0]])
-            j, value, low, high = first_outside(self.model, chunk.X[i])
-            self.first = (f"{chunk.where(chunk.nos[i])}, {self.model.features[j]} {value:g}, "
-                          f"trained on {low:g} to {high:g}")
+            first = first_outside(self.model, chunk.X[i])
+            self.first = (f"{chunk.where(chunk.nos[i])}, {self.model.features[first.feature]} "
+                          f"{first.value:g}, trained on {first.low:g} to {first.high:g}")
 
     def summary(self):
         """One line for stderr, or None when every row was inside the training range."""
@@ -171,13 +176,13 @@ def run(model, stream, source, args, out, ranges):
     if table.columns.ignored:
         note(f"ignoring columns that are not features: {', '.join(table.columns.ignored)}")
     for chunk in table.chunks:
-        y, keep, refused = checked_predict(model, chunk, args.strict, args.integer)
-        ranges.add(chunk, keep)
-        bad = sorted(chunk.bad + refused, key=lambda b: b.no)
+        checked = checked_predict(model, chunk, args.strict, args.integer)
+        ranges.add(chunk, checked.keep)
+        bad = sorted(chunk.bad + checked.refused, key=lambda b: b.no)
         if bad and not args.skip_invalid:
-            write(out, chunk, y, keep, [], upto=bad[0].no)
+            write(out, chunk, checked.y, checked.keep, [], upto=bad[0].no)
             raise UserError(bad[0].message)
-        write(out, chunk, y, keep, bad)
+        write(out, chunk, checked.y, checked.keep, bad)
         for row in bad:
             note(f"skipped {row.message}")
         skipped += len(bad)
@@ -194,7 +199,8 @@ def main(argv=None) -> int:
     stream, source = open_input(args.input)
     fmt = (lambda v: integer.decimal(round(v * 2 ** integer.OUT))) if args.integer else repr
     out = Output(sys.stdout, args.output or ("csv" if args.id else "plain"), args.id, fmt)
-    ranges, skipped = RangeCount(model), 0
+    ranges = RangeCount(model)
+    skipped = 0
     with stream:
         try:
             skipped = run(model, stream, source, args, out, ranges)

@@ -31,7 +31,7 @@ smallest training objective: the test split is never read here.
 import numpy as np
 
 from . import modelfile
-from . import store
+from . import splitfile, store
 from .cli import Parser, UserError, command
 from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
 from .config import METHODS as NAMES
@@ -43,7 +43,8 @@ def minmax(coef, intercept, X, y, bits):
     """Affine min-max grid over the coefficients; the float32 intercept is kept as is
     (X and y are not used: the baseline knows nothing of the data)."""
     levels = 2 ** bits - 1
-    lo, hi = min(coef.min(), 0.0), max(coef.max(), 0.0)
+    lo = min(coef.min(), 0.0)
+    hi = max(coef.max(), 0.0)
     scale = np.float32((hi - lo) / levels) if hi > lo else np.float32(1.0)
     zero_point = int(np.clip(np.round(-lo / float(scale)), 0, levels))
     codes = np.clip(np.round(coef / float(scale)) + zero_point, 0, levels).astype(np.int64)
@@ -95,7 +96,9 @@ def _gptq(w, floor, scales, bits, H):
     d[d == 0] = 1.0
     Hinv = np.linalg.inv(H + 1e-10 * np.diag(d))  # damped: a constant feature has H_ii = 0
     W = np.tile(w.astype(np.float64), (len(scales), 1))
-    codes, exps, out = (np.zeros(W.shape, dtype) for dtype in (np.int64, np.int64, np.float64))
+    codes = np.zeros(W.shape, np.int64)
+    exps = np.zeros(W.shape, np.int64)
+    out = np.zeros(W.shape, np.float64)
     for i in range(n):
         codes[:, i], exps[:, i], out[:, i] = _round(W[:, i], floor[i], scales, bits)
         err = (W[:, i] - out[:, i]) / Hinv[i, i]
@@ -189,10 +192,12 @@ def main(argv=None) -> int:
         raise UserError(f"--method must be {AUTO} or one of {', '.join(METHODS)}, "
                         f"got {args.method!r}")
     float_model = store.load_model(args.model, kind="float")
-    meta, split = store.load_split(args.data)
+    meta, split = splitfile.load_split(args.data)
     store.check_lineage(float_model, meta, args.model, args.data)
-    coef, intercept = float_model.coef, float_model.intercept
-    X, y = split["X_train"], split["y_train"]
+    coef = float_model.coef
+    intercept = float_model.intercept
+    X = split["X_train"]
+    y = split["y_train"]
     q = quantize(args.method, coef, intercept, X, y, args.bits)
     store.save_quantized(args.out, q, store.lineage(float_model.meta), auto=args.method == AUTO)
     print(f"quantize: {q.method}, {q.bits} bits, {q.payload_bytes} payload bytes -> {args.out}")

@@ -14,7 +14,7 @@ from . import integer
 from . import model as m
 from . import modelfile
 from . import quantize as qz
-from . import store
+from . import splitfile, store
 from .cli import Parser, UserError, atomic_write, command, display
 from .config import FLOAT_MODEL, METRICS, QUANTIZED_MODEL, ROOT, SPLIT, SWEEP_BITS
 
@@ -63,8 +63,12 @@ def sweep(float_model, split, reference):
     """Every method at every width of SWEEP_BITS, scored on both splits against
     ``reference``, the float model's test predictions; the noise of the R² change is
     measured for the method ``auto`` picks."""
-    X, y, Xt, yt = split["X_train"], split["y_train"], split["X_test"], split["y_test"]
-    coef, intercept = float_model.coef, float_model.intercept
+    X = split["X_train"]
+    y = split["y_train"]
+    Xt = split["X_test"]
+    yt = split["y_test"]
+    coef = float_model.coef
+    intercept = float_model.intercept
     bootstrap = Bootstrap(yt, reference)
     rows = []
     for bits in SWEEP_BITS:
@@ -89,9 +93,10 @@ def sweep(float_model, split, reference):
 def evaluate(split_meta, split, models):
     """The contents of metrics.json, but for file paths and sizes.
 
-    split : the arrays of ``store.load_split``; models : {"float": Model, "quantized": Model}
+    split : the arrays of ``splitfile.load_split``; models : {"float": Model, "quantized": Model}
     """
-    X, y = split["X_test"], split["y_test"]
+    X = split["X_test"]
+    y = split["y_test"]
     reference = m.predict(models["float"], X)
     out = {"split": {k: split_meta[k] for k in ("data_sha256", "seed", "test_size")}}
     out["split"].update(train_rows=len(split["y_train"]), test_rows=len(y),
@@ -129,7 +134,7 @@ def _parser():
 @command("housing report")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    meta, split = store.load_split(args.data)
+    meta, split = splitfile.load_split(args.data)
     paths = {"float": args.float_model, "quantized": args.quantized}
     models = {kind: store.load_model(path, kind=kind) for kind, path in paths.items()}
     for kind, path in paths.items():

@@ -72,7 +72,8 @@ class Gunicorn(BaseApplication):
     """gunicorn, configured through its documented settings rather than a file."""
 
     def __init__(self, app, options):
-        self.app, self.options = app, options
+        self.app = app
+        self.options = options
         super().__init__()
 
     def load_config(self):

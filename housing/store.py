@@ -1,4 +1,4 @@
-"""Reading and writing the pipeline's .npz files, and checking them on the way in.
+"""The pipeline's .npz files, written and read back, checked on the way in; the models' files.
 
 Every file holds two members: ``meta``, a JSON object stored as a byte string, and the
 numbers. Fewer members keep files small (each costs about 230 bytes of zip and .npy
@@ -20,7 +20,6 @@ from .cli import UserError, atomic_write, display
 from .config import FORMAT_VERSION
 
 FORMAT = "housing"
-SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
 # What a model records of the split it was fit on, and must match to be evaluated on one:
 # the ranges are the training rows' (data.training_ranges), which predict warns outside of.
 LINEAGE = ("features", "data_sha256", "seed", "test_size", "ranges")
@@ -137,13 +136,13 @@ def _meta(raw, where, what):
     return meta
 
 
-def _check_array(where, name, a, dtype, shape):
+def check_array(where, name, a, dtype, shape):
     if a.dtype != np.dtype(dtype) or a.shape != shape:
         raise UserError(f"{where}: '{name}' should be {np.dtype(dtype)} of shape {shape}, "
                         f"got {a.dtype} of shape {a.shape}")
 
 
-def _check_features(where, meta):
+def check_features(where, meta):
     features = meta.get("features")
     if (not isinstance(features, list) or not features
             or not all(isinstance(f, str) and f for f in features)
@@ -195,12 +194,13 @@ def load_model(path, kind=None):
         raise UserError(f"{where}: not a model (kind {meta.get('kind')!r}); expected {what}")
     if kind and meta["kind"] != kind:
         raise UserError(f"{where}: expected {what}, got a {meta['kind']} model")
-    n = _check_features(where, meta)
+    n = check_features(where, meta)
     _check_ranges(where, meta, n)
     params = arrays["params"]
     if meta["kind"] == "float":
-        _check_array(where, "params", params, "<f8", (n + 1,))
-        coef, intercept = params[:n].copy(), float(params[n])
+        check_array(where, "params", params, "<f8", (n + 1,))
+        coef = params[:n].copy()
+        intercept = float(params[n])
     else:
         if params.dtype != np.uint8 or params.ndim != 1:
             raise UserError(f"{where}: 'params' should be uint8 bytes, got {params.dtype} of "
@@ -235,27 +235,3 @@ def check_lineage(model, split_meta, model_path, split_path):
             raise UserError(f"{display(model_path)} was trained on another split than "
                             f"{display(split_path)} ({key}: {model.meta.get(key)!r} vs "
                             f"{split_meta.get(key)!r}); rebuild with `make all`")
-
-
-# --- the split ----------------------------------------------------------------------
-
-def save_split(path, arrays, meta):
-    save_npz(path, dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="split"),
-             {name: arrays[name] for name in SPLIT_ARRAYS})
-
-
-def load_split(path):
-    """Read and check the train/test split; returns (meta, arrays)."""
-    where = display(path)
-    meta, arrays = load_npz(path, "the train/test split", SPLIT_ARRAYS)
-    if meta.get("kind") != "split":
-        raise UserError(f"{where}: expected the train/test split, got {meta.get('kind')!r}")
-    n = _check_features(where, meta)
-    for part in ("train", "test"):
-        X, y = arrays[f"X_{part}"], arrays[f"y_{part}"]
-        rows = X.shape[0] if X.ndim else 0
-        _check_array(where, f"X_{part}", X, "<f8", (rows, n))
-        _check_array(where, f"y_{part}", y, "<f8", (rows,))
-        if not (np.isfinite(X).all() and np.isfinite(y).all()):
-            raise UserError(f"{where}: X_{part} or y_{part} holds non-finite values")
-    return meta, arrays

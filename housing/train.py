@@ -5,7 +5,7 @@
 Only ``coef_`` and ``intercept_`` leave scikit-learn: they are written to an .npz, so
 inference never needs scikit-learn, joblib or pickle.
 """
-from . import store
+from . import splitfile, store
 from .cli import Parser, command
 from .config import FLOAT_MODEL, SPLIT
 
@@ -32,7 +32,7 @@ def _parser():
 @command("housing train")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    meta, split = store.load_split(args.data)
+    meta, split = splitfile.load_split(args.data)
     coef, intercept = fit(split["X_train"], split["y_train"])
     store.save_float(args.out, coef, intercept, store.lineage(meta))
     print(f"train: LinearRegression, {len(coef)} coefficients, intercept {intercept:.4f} "

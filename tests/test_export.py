@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from housing import data, export, integer, store
+from housing import data, export, integer, splitfile, store
 from housing.config import ROOT
 
 from helpers import run_predict
@@ -74,7 +74,7 @@ def test_the_kernel_does_not_compile_with_a_double_in_it(exported, tmp_path):
 
 
 def test_the_c_kernel_equals_the_numpy_kernel_bit_for_bit(exported, built):
-    _, split = store.load_split(built["split"])
+    _, split = splitfile.load_split(built["split"])
     k = store.load_model(built["quantized"]).kernel
     X, fits = integer.to_fixed(k, split["X_test"])
     assert fits.all()
@@ -115,7 +115,7 @@ def edge(exported, text):
 
 def test_the_edge_program_prints_what_predict_integer_prints(exported, built, capsys,
                                                              monkeypatch):
-    _, split = store.load_split(built["split"])
+    _, split = splitfile.load_split(built["split"])
     text = data.sample_csv(split["X_test"], split["y_test"], len(split["y_test"]))
     rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], text.encode(),
                                "--integer")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from housing import predict as p
-from housing import readers, store
+from housing import readers, splitfile, store
 from housing.readers import lines
 from housing.readers.chunk import Chunk, all_rows
 from housing.config import FEATURES
@@ -262,7 +262,7 @@ def test_rows_outside_the_training_range_are_counted_and_strict_refuses_them(
 
 
 def test_the_training_ranges_are_the_training_rows(built):
-    _, split = store.load_split(built["split"])
+    _, split = splitfile.load_split(built["split"])
     model = store.load_model(built["quantized"])
     X = split["X_train"]
     np.testing.assert_array_equal(model.low, X.min(axis=0))

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from housing import store
+from housing import splitfile, store
 from bench.repo import PARAMETERS, copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 from housing.quantize import METHODS
@@ -159,7 +159,7 @@ def complete(path):
         if f.is_dir():
             continue
         if f.suffix == ".npz":
-            store.load_split(f) if f.parent.name == "data" else store.load_model(f)
+            splitfile.load_split(f) if f.parent.name == "data" else store.load_model(f)
         elif f.suffix == ".json":
             json.loads(f.read_text())
         elif f.parent.name == "params":

@@ -6,7 +6,7 @@ import pytest
 from housing import model as m
 from housing import modelfile
 from housing import quantize as qz
-from housing import store
+from housing import splitfile
 from housing.config import SWEEP_BITS
 from housing.quantize import METHODS
 from housing.train import fit
@@ -191,11 +191,11 @@ def test_bit_packing_round_trip(bits):
 
 def test_auto_is_chosen_without_the_test_split(tmp_path, built):
     # replace the test split with garbage: auto must pick the same model, byte for byte
-    meta, split = store.load_split(built["split"])
+    meta, split = splitfile.load_split(built["split"])
     split["X_test"] = np.full_like(split["X_test"], 1e6)
     split["y_test"] = -split["y_test"]
     poisoned = tmp_path / "poisoned.npz"
-    store.save_split(poisoned, split, meta)
+    splitfile.save_split(poisoned, split, meta)
     out = tmp_path / "q.npz"
     assert qz.main(["--model", str(built["float"]), "--data", str(poisoned),
                     "--out", str(out)]) == 0

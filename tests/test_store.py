@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from housing import store
+from housing import splitfile, store
 from housing.cli import UserError
 from housing.config import FORMAT_VERSION, METHODS
 
@@ -189,7 +189,7 @@ def minmax_file(tmp_path, built):
     a header of 3 + 8 bytes (bits, method, flags, one input shift a feature), then the
     scale and intercept (4 bytes each) and 9 codes of 8 bits (the zero point the ninth)."""
     from housing import quantize
-    split_meta, split = store.load_split(built["split"])
+    split_meta, split = splitfile.load_split(built["split"])
     model = store.load_model(built["float"])
     q = quantize.quantize("minmax", model.coef, model.intercept, split["X_train"],
                           split["y_train"], 8)
@@ -310,7 +310,7 @@ def test_members_that_are_not_npy_are_refused(tmp_path, built):
 @pytest.mark.parametrize("bits", [2, 16])
 def test_both_ends_of_the_bits_range_load(tmp_path, built, bits):
     from housing import quantize
-    split_meta, split = store.load_split(built["split"])
+    split_meta, split = splitfile.load_split(built["split"])
     model = store.load_model(built["float"])
     q = quantize.quantize("standardized", model.coef, model.intercept, split["X_train"],
                           split["y_train"], bits)
@@ -324,7 +324,7 @@ def test_a_float_model_where_a_quantized_one_is_expected_and_the_reverse(built):
     assert refusal(built["quantized"], kind="float") == (
         f"{built['quantized']}: expected a float model, got a quantized model")
     with pytest.raises(UserError) as e:
-        store.load_split(built["float"])
+        splitfile.load_split(built["float"])
     assert str(e.value) == (f"{built['float']}: expected the train/test split with members "
                             f"meta, X_train, y_train, X_test, y_test; got meta, params")
 
@@ -340,7 +340,7 @@ def test_a_model_cut_short_anywhere_is_refused(tmp_path, built, kind):
 
 def rewrite_split(src, dst, change):
     """Copy a split file, passing its meta and arrays through ``change``."""
-    meta, arrays = store.load_split(src)
+    meta, arrays = splitfile.load_split(src)
     change(meta, arrays)
     store.save_npz(dst, meta, arrays)
     return dst
@@ -373,7 +373,7 @@ def set_nan(name):
 def test_bad_splits_are_refused_with_a_reason(tmp_path, built, change, message):
     path = rewrite_split(built["split"], tmp_path / "split.npz", change)
     with pytest.raises(UserError) as e:
-        store.load_split(path)
+        splitfile.load_split(path)
     assert str(e.value) == f"{path}: {message}"
 
 

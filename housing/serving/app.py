@@ -14,7 +14,7 @@ from ..cli import UserError
 from . import ops
 from .body import BodyReader
 from .http import HTTPError, Request, Response, encoded
-from .log import AccessLog, RequestIds, escaped
+from .log import RequestIds, escaped
 from .routes import Route, table
 
 GZIP_MIN = 1024  # bytes: smaller answers are sent as they are

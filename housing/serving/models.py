@@ -63,7 +63,7 @@ class Served:
     def predict(self, model, chunk):
         """A Prediction of every row of a rows.Chunk; a UserError for a row that
         overflows or (strict) lies outside the training range."""
-        y, _, bad = checked_predict(model, chunk, self.strict)
-        if bad:
-            raise UserError(bad[0].message)
-        return Prediction(y, rows_outside(model, chunk.X))
+        checked = checked_predict(model, chunk, self.strict)
+        if checked.refused:
+            raise UserError(checked.refused[0].message)
+        return Prediction(checked.y, rows_outside(model, chunk.X))

@@ -12,7 +12,6 @@ import tempfile
 from pathlib import Path
 
 import m2cgen
-import numpy as np
 from sklearn.linear_model import LinearRegression
 
 from housing import store
