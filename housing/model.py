@@ -118,7 +118,7 @@ def outside(model, X):
 
 def rows_outside(model, X):
     """How many rows of X, shape (n, n_features), have a feature outside the training
-    range; a few rows in Python floats, which beat numpy's per-call cost."""
+    range; a few rows in Python floats, without numpy's per-call cost."""
     if len(X) > SMALL:
         return int(outside(model, X).any(axis=1).sum())
     low = model.low.tolist()
@@ -132,7 +132,8 @@ def first_outside(model, x):
     return Outside(j, x[j], model.low[j], model.high[j])
 
 
-SMALL = 16  # rows; fewer are summed in Python floats, which beat numpy's per-call cost
+SMALL = 16  # rows; fewer are summed in Python floats, without numpy's per-call cost
+# (tests/bench/micro.py measures both paths)
 
 
 def predict(model, X):
@@ -144,7 +145,8 @@ def predict(model, X):
     summation order by memory layout and CPU, so the same row could come out a last bit
     different from a file, from stdin, in a chunk of another size, or in the container.
     A few rows (one HTTP request, say) take the same sums in Python floats, which round
-    each product and each sum exactly as numpy's float64 does: the same bits, faster.
+    each product and each sum exactly as numpy's float64 does: the same bits, without
+    numpy's per-call cost.
     """
     if len(X) <= SMALL:
         coef = model.coef.tolist()

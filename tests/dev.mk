@@ -16,10 +16,11 @@ RUNTIME_PINS := $(shell grep -E '^(numpy|scikit-learn)==' requirements.txt)
 BENCH_VENV := .venv-bench
 BENCH_TOOLS := $(RUNTIME_PINS) joblib==1.6.0 pandas==3.1.1
 
-bench: $(FLOAT) $(QUANT) ## print figures: predict against pandas, cold start, make all
+bench: $(FLOAT) $(QUANT) ## print figures: predict against pandas, cold start, make all, the request path's micro-optimizations
 	@$(call TOOL_ENV,$(BENCH_VENV),$(BENCH_TOOLS))
-	PYTHONPATH=$(CURDIR) $(PY) tests/bench/bench.py --model $(QUANT) \
+	PYTHONPATH=$(CURDIR):$(CURDIR)/tests $(PY) tests/bench/bench.py --model $(QUANT) \
 	  --compare-python $(BENCH_VENV)/bin/python
+	PYTHONPATH=$(CURDIR):$(CURDIR)/tests $(PY) tests/bench/micro.py --model $(QUANT)
 
 # The servers bench-serve compares ours with; wrk, the load generator, comes from apt
 SERVE_BENCH_VENV := .venv-serve-bench
@@ -30,7 +31,7 @@ SERVE_BENCH_TOOLS := $(RUNTIME_PINS) $(shell grep -E '^gunicorn==' requirements.
 bench-serve: $(FLOAT) $(QUANT) ## print figures: our server against MLServer and Flask (needs wrk)
 	@command -v wrk >/dev/null || { echo "bench-serve: needs wrk: apt-get install wrk" >&2; exit 1; }
 	@$(call TOOL_ENV,$(SERVE_BENCH_VENV),$(SERVE_BENCH_TOOLS))
-	PYTHONPATH=$(CURDIR) $(PY) tests/bench/loadtest.py --compare-python $(SERVE_BENCH_VENV)/bin/python
+	PYTHONPATH=$(CURDIR):$(CURDIR)/tests $(PY) tests/bench/loadtest.py --compare-python $(SERVE_BENCH_VENV)/bin/python
 
 # schemathesis fuzzes the server from its OpenAPI description
 FUZZ_VENV := .venv-fuzz
@@ -38,7 +39,7 @@ FUZZ_TOOLS := schemathesis==4.32.5
 
 fuzz: $(FLOAT) $(QUANT) ## fuzz a live server from its OpenAPI description (schemathesis): no 5xx, nothing undescribed
 	@$(call TOOL_ENV,$(FUZZ_VENV),$(FUZZ_TOOLS))
-	PYTHONPATH=$(CURDIR) $(PY) tests/bench/fuzz.py --schemathesis $(FUZZ_VENV)/bin/schemathesis
+	PYTHONPATH=$(CURDIR):$(CURDIR)/tests $(PY) tests/bench/fuzz.py --schemathesis $(FUZZ_VENV)/bin/schemathesis
 
 # The client libraries people call servers with: the serving tests run them there, and
 # skip (saying why) without them. MLServer's codecs and MLflow's serving-input helper get
@@ -70,7 +71,7 @@ SIZE_TOOLS := $(RUNTIME_PINS) m2cgen==0.10.0
 export-size: $(EXPORT)/housing_model.h $(FLOAT) ## print flash bytes on a Cortex-M0 against m2cgen's float C
 	@$(call NEED,arm-none-eabi-gcc,gcc-arm-none-eabi libnewlib-arm-none-eabi)
 	@$(call TOOL_ENV,$(SIZE_VENV),$(SIZE_TOOLS))
-	PYTHONPATH=$(CURDIR) $(SIZE_VENV)/bin/python tests/bench/export_size.py --export $(EXPORT) \
+	PYTHONPATH=$(CURDIR):$(CURDIR)/tests $(SIZE_VENV)/bin/python tests/bench/export_size.py --export $(EXPORT) \
 	  --model $(FLOAT)
 
 # Mutation testing: mutmut, pinned here and installed only by this target (with the

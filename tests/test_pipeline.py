@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from housing import splitfile, store
-from bench.repo import PARAMETERS, copy_repo, plain_env
+from repo import PARAMETERS, copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 from housing.quantize import METHODS
 

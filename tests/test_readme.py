@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from bench.repo import copy_repo, plain_env, serving
+from repo import copy_repo, plain_env, serving
 from housing.__main__ import STAGES
 from housing.config import ROOT
 

@@ -18,7 +18,7 @@ import pytest
 
 from housing import store
 from housing.config import FEATURES, ROOT
-from bench.repo import free_port, plain_env, slow_clients
+from repo import free_port, plain_env, slow_clients
 
 ROWS = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23],
                  [5.6431, 52.0, 5.82, 1.07, 558.0, 2.55, 37.85, -122.25],

@@ -3,7 +3,8 @@
 It knows no protocol. For each request it finds the route (``routes.table``), reads the
 body within its limits, calls the handler, turns an error into a status and the route's
 protocol's error body, compresses, gives the request an id, and counts and logs it.
-Log lines and metrics go out once a turn of the event loop, not once a request.
+Log lines and metrics go out once a turn of the event loop, not once a request: fewer
+writes to the log and the metrics' files (tests/bench/micro.py measures the difference).
 """
 import asyncio
 import gzip

@@ -1,7 +1,7 @@
 """Request bodies: read whole within a size limit and a deadline, then decompressed.
 
 The deadline is kept by one watch per worker's event loop, once a second, rather than a
-timer per request (asyncio.timeout): tests/bench/loadtest.py measures the difference.
+timer per request (asyncio.timeout): tests/bench/micro.py measures the difference.
 """
 import asyncio
 import time

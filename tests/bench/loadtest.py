@@ -3,7 +3,7 @@
     python tests/bench/loadtest.py --compare-python .venv-serve-bench/bin/python [--seconds 10]
 
 Three servers, one after another, on free local ports, each with two worker processes and
-the same model: ours (``housing serve``, gunicorn threads), Seldon MLServer with its
+the same model: ours (``housing serve``, gunicorn's asgi worker), Seldon MLServer with its
 scikit-learn runtime and a joblib file, and Flask + scikit-learn on gunicorn's sync workers
 (tests/baseline/flask_app.py). For each: requests per second and latency percentiles of
 single-row Open Inference Protocol infer requests from wrk, 16 connections for
