@@ -1,9 +1,12 @@
-"""Fixtures: a split and both models built from synthetic data, on disk, once."""
+"""Fixtures: a split and both models built from synthetic data, on disk, once; a live
+server of them for each serving test module."""
 import pytest
 
 from housing import quantize, train
 
 from helpers import synthetic, write_split
+from repo import free_port
+from serving import start, stop
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +20,14 @@ def built(tmp_path_factory):
     assert quantize.main(["--model", str(paths["float"]), "--data", str(paths["split"]),
                           "--out", str(paths["quantized"])]) == 0
     return paths
+
+
+@pytest.fixture(scope="module")
+def server(built):
+    """A live server of the built models, one worker, for a test module: (address, process)."""
+    port = free_port()
+    proc = start(built, port)
+    yield f"127.0.0.1:{port}", proc
+    if proc.poll() is None:
+        status, out, err = stop(proc)
+        assert status == 0 and "Traceback" not in err, err

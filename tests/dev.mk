@@ -91,7 +91,7 @@ mutation: ## mutation testing (slow): mutmut over housing/, the share killed per
 	rm -rf $(MUTATION_DIR) && mkdir -p $(MUTATION_DIR) && cp -r housing tests Makefile $(MUTATION_DIR)/
 	printf '%s\n' '[tool.mutmut]' 'source_paths = ["housing/"]' \
 	  'pytest_add_cli_args_test_selection = ["tests/"]' \
-	  'pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/test_pipeline.py", "--ignore=tests/test_serve.py", "--ignore=tests/test_readme.py", "--deselect=tests/test_cli.py::test_the_installed_command_and_its_version"]' \
+	  'pytest_add_cli_args = ["-p", "no:cacheprovider", "--ignore=tests/test_pipeline.py", "--ignore-glob=tests/test_serve_*.py", "--ignore=tests/test_readme.py", "--deselect=tests/test_cli.py::test_the_installed_command_and_its_version"]' \
 	  > $(MUTATION_DIR)/pyproject.toml
 	cd $(MUTATION_DIR) && $(CURDIR)/$(MUTATION_VENV)/bin/mutmut run > mutmut.log 2>&1 \
 	  || { tail -30 mutmut.log; exit 1; }

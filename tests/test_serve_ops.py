@@ -1,0 +1,294 @@
+"""Operating the server: logs, metrics, settings, workers, slow clients and start-up errors."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from housing import store
+from housing.config import ROOT
+from repo import free_port, plain_env, slow_clients
+from serving import ROWS, answered, call, exchange, infer_body, start, stop
+
+
+
+def metric(text, name, **labels):
+    """The value of one sample of Prometheus' text format, 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(name + ("{" if labels else " ")):
+            got = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+            if all(got.get(k) == v for k, v in labels.items()):
+                return float(line.split()[-1])
+    return 0.0
+
+
+def listening(port):
+    """How many sockets listen on ``port``, from the kernel's table (state 0A)."""
+    with open("/proc/net/tcp") as f:
+        return sum(int(row[1].split(":")[1], 16) == port and row[3] == "0A"
+                   for row in (line.split() for line in list(f)[1:]))
+
+
+def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_work(built):
+    port = free_port()
+    proc = start(built, port)
+    server = (f"127.0.0.1:{port}", proc)
+    call(server, "GET", "/v2/health/live")
+    call(server, "POST", "/v2/models/float/infer", infer_body())
+    # a request in flight: headers and half the body sent, then SIGTERM, then the rest
+    body = json.dumps(infer_body()).encode()
+    conn = socket.create_connection(("127.0.0.1", port), timeout=10)
+    conn.sendall(b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                 b"application/json\r\nContent-Length: " + str(len(body)).encode() +
+                 b"\r\n\r\n" + body[:20])
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.2)
+    conn.sendall(body[20:])
+    answer = conn.recv(65536).decode()
+    conn.close()
+    assert answer.startswith("HTTP/1.1 200 OK")
+    status, out, err = stop(proc)
+    assert status == 0 and "Traceback" not in err
+    lines = out.splitlines()
+    stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.fullmatch(stamp + r" housing serve: float \(version [0-9a-f]{12}\), quantized "
+                        r"\(version [0-9a-f]{12}\) on http://127\.0\.0\.1:\d+; settings: host="
+                        r"127\.0\.0\.1 .* max_body=1048576 body_timeout=1\.0 .*", lines[0])
+    assert re.fullmatch(stamp + r" housing serve: worker \d+ stopped after \d+ requests", lines[-1])
+    # one line a request, the health probe (which succeeded) left out: time, client,
+    # request id, method, path, status, rows, milliseconds
+    requests = [line.split() for line in lines[1:-1]]
+    assert [r[3:7] for r in requests] == [["POST", "/v2/models/float/infer", "200", "3"]] * 2
+    assert all(re.fullmatch(stamp, r[0]) and r[1] == "127.0.0.1" and re.fullmatch(
+        "[0-9a-f]{20}", r[2]) and r[7].endswith("ms") and len(r) == 8 for r in requests)
+    assert requests[0][2] != requests[1][2]
+
+
+def test_request_ids_json_logs_and_failed_probes(built):
+    port = free_port()
+    proc = start(built, port, "--log-format", "json")
+    server = (f"127.0.0.1:{port}", proc)
+    _, _, headers = call(server, "POST", "/v2/models/float/infer", infer_body(),
+                         headers={"X-Request-ID": "req-42"})
+    assert headers["X-Request-ID"] == "req-42"
+    forged = "a\nb"  # not fit for a log line: a new id instead
+    assert call(server, "GET", "/version", headers={"X-Request-ID": "x" * 200})[2][
+        "X-Request-ID"] != "x" * 200
+    call(server, "GET", "/v2/health/live")
+    call(server, "GET", "/v2/models/forest/ready")
+    call(server, "GET", "/v2/health/live/x%E2%80%A8")
+    status, out, err = stop(proc)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["event"] for line in lines] == ["start", "request", "request", "request",
+                                                 "request", "stop"]
+    assert lines[0]["models"].keys() == {"float", "quantized"}
+    assert lines[0]["settings"]["log_format"] == "json"
+    first = lines[1]
+    assert {k: first[k] for k in ("client", "request_id", "method", "path", "status", "rows")} \
+        == {"client": "127.0.0.1", "request_id": "req-42", "method": "POST",
+            "path": "/v2/models/float/infer", "status": 200, "rows": 3}
+    assert [(line["path"], line["status"]) for line in lines[3:5]] == [
+        ("/v2/models/forest/ready", 404), ("/v2/health/live/x\u2028", 404)]
+    assert forged and lines[-1]["requests"] >= 5  # and start-up's readiness probes
+
+
+def test_help_lists_every_variable_and_bad_values_stop_start_up(built):
+    run = subprocess.run([sys.executable, "-m", "housing", "serve", "--help"],
+                         capture_output=True, text=True, cwd=ROOT, env=plain_env())
+    for flag in re.findall(r"^  (--[a-z-]+)", run.stdout, re.M):
+        if flag not in ("--help", "--model"):
+            assert f"HOUSING_{flag[2:].upper().replace('-', '_')}" in run.stdout, flag
+    run = subprocess.run([sys.executable, "-m", "housing", "serve"], capture_output=True,
+                         text=True, cwd=ROOT, env=dict(plain_env(), HOUSING_LOG_FORMAT="xml"))
+    assert (run.returncode, run.stderr) == (2, "housing serve: error: HOUSING_LOG_FORMAT: "
+                                               "expected text or json, got 'xml'\n")
+
+
+def test_metrics_count_every_request_through_both_workers_and_never_go_back(built, tmp_path):
+    port = free_port()
+    proc = start(built, port, "--workers", "2", "--metrics-dir", str(tmp_path))
+    server = (f"127.0.0.1:{port}", proc)
+    try:
+        deadline = time.monotonic() + 15
+        while listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # both workers listening before the requests
+        def scrape():
+            status, data, headers = exchange(server, "GET", "/metrics")
+            assert status == 200 and headers["Content-Type"].startswith("text/plain")
+            return data.decode()
+        X = ROWS.copy()
+        X[0, 4] = 1e7  # one row outside the training range a request
+        before = scrape()
+        for _ in range(40):  # a new connection each: the kernel spreads them over both
+            assert call(server, "POST", "/v2/models/quantized/infer",
+                        infer_body(data=X.tolist()))[0] == 200
+        for _ in range(5):
+            assert call(server, "POST", "/invocations", {"instances": X.tolist()})[0] == 200
+        assert call(server, "GET", "/v2/models/forest")[0] == 404
+        after = scrape()
+        assert len(list(tmp_path.glob("counter_*.db"))) == 2  # both workers counted
+        infer = dict(route="infer", model="quantized", protocol="oip", status="200")
+        assert metric(after, "housing_requests_total", **infer) - metric(
+            before, "housing_requests_total", **infer) == 40
+        assert metric(after, "housing_requests_total", route="invocations", model="quantized",
+                      protocol="mlflow", status="200") == 5
+        assert metric(after, "housing_requests_total", route="metadata", model="",
+                      status="404") == 1
+        assert metric(after, "housing_rows_predicted_total", model="quantized") == 135
+        assert metric(after, "housing_rows_outside_training_range_total",
+                      model="quantized") == 45
+        assert metric(after, "housing_request_duration_seconds_count", route="infer") == 40
+        assert metric(after, "housing_requests_in_flight") == 1  # the scrape itself
+        assert metric(after, "process_resident_memory_bytes") > 0
+        # a worker killed and replaced: its counts stay, nothing goes backwards
+        worker = int(open(f"/proc/{proc.pid}/task/{proc.pid}/children").read().split()[0])
+        os.kill(worker, signal.SIGKILL)
+        time.sleep(1)
+        assert metric(scrape(), "housing_requests_total", **infer) == metric(
+            after, "housing_requests_total", **infer)
+    finally:
+        assert stop(proc)[0] == 0
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(built):
+    # reuse_port: the kernel spreads new connections over the workers' sockets, rather
+    # than whichever worker wakes first taking them from one shared socket
+    port = free_port()
+    proc = start(built, port, "--workers", "2")
+    try:
+        deadline = time.monotonic() + 15
+        while listening(port) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert listening(port) == 2
+    finally:
+        assert stop(proc)[0] == 0
+
+
+def test_slow_and_stalled_clients_never_keep_a_new_one_waiting(built):
+    port = free_port()
+    proc = start(built, port, "--workers", "2")
+    try:
+        with slow_clients(port, json.dumps(infer_body()).encode()) as trickle:
+            for _ in range(3):
+                trickle()
+                assert answered(port) == "HTTP/1.1 200 OK"
+                time.sleep(0.5)
+    finally:
+        status, _, err = stop(proc)
+    assert status == 0 and "Traceback" not in err, err
+
+
+def test_an_idle_kept_alive_connection_is_closed_after_the_keepalive(built):
+    port = free_port()
+    proc = start(built, port, "--keepalive", "1")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"GET /ping HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert s.recv(4096).startswith(b"HTTP/1.1 200 OK")
+            assert s.recv(4096) == b""  # closed by the server, within the socket's 10 s
+    finally:
+        assert stop(proc)[0] == 0
+
+
+def test_a_path_cannot_forge_a_log_line(built):
+    port = free_port()
+    proc = start(built, port)
+    call((f"127.0.0.1:{port}",), "GET", "/x%0AGET%20/v2%20200%200%200.01ms%1b[2J")
+    out = stop(proc)[1]
+    line = out.splitlines()[-2]  # the last is the worker's stop line
+    time_, client, request_id, *fields = line.split(" ")
+    # one field for the path, its spaces escaped too: a log parser splits on spaces
+    assert fields[:4] == ["GET", "/x\\nGET\\u0020/v2\\u0020200\\u00200\\u00200.01ms\\u001b[2J",
+                          "404", "0"]
+    assert len(fields) == 5
+
+
+def test_a_request_id_cannot_forge_a_log_line(built):
+    port = free_port()
+    proc = start(built, port)
+    status, _, headers = call((f"127.0.0.1:{port}",), "GET", "/version",
+                              headers={"X-Request-ID": "abc GET /v2 200"})
+    out = stop(proc)[1]
+    line = out.splitlines()[-2]
+    request_id = line.split(" ")[2]
+    assert status == 200
+    assert request_id == headers["x-request-id"] != "abc"  # a new id, not the client's
+    assert re.fullmatch(r"[0-9a-f]{20}", request_id)
+    assert len(line.split(" ")) == 8
+
+
+@pytest.mark.parametrize("argv, env, message", [
+    (["--port", "70000"], {}, "argument --port: expected a port, 1 to 65535, got '70000' "
+                              "(see --help)"),
+    ([], {"HOUSING_BODY_TIMEOUT": "soon"}, "HOUSING_BODY_TIMEOUT: expected seconds, above 0 "
+                                           "and at most 86400, got 'soon'"),
+    ([], {"HOUSING_MAX_BODY": "-1"}, "HOUSING_MAX_BODY: expected a whole number of at least "
+                                     "1, got '-1'"),
+    (["--body-timeout", "nan"], {}, "argument --body-timeout: expected seconds, above 0 and "
+                                    "at most 86400, got 'nan' (see --help)"),
+])
+def test_bad_settings_stop_start_up_with_one_line(built, argv, env, message):
+    run = subprocess.run([sys.executable, "-m", "housing", "serve", *argv, "--model",
+                          f"float={built['float']}", "--default", "float"], capture_output=True,
+                         text=True, cwd=ROOT, timeout=30, env=dict(plain_env(), **env))
+    assert (run.returncode, run.stdout, run.stderr) == (2, "", f"housing serve: error: "
+                                                               f"{message}\n")
+
+
+def test_a_flag_wins_over_the_environment(built):
+    port = free_port()
+    proc = start(built, port, "--max-body", "100", env={"HOUSING_MAX_BODY": "100000"})
+    try:
+        status, out, _ = call((f"127.0.0.1:{port}",), "POST", "/invocations", "x" * 101,
+                              "text/csv")
+        assert (status, out) == (413, {"error_code": "BAD_REQUEST", "message": "a body of 101 "
+                                       "bytes; the limit is 100 (--max-body)"})
+    finally:
+        assert stop(proc)[0] == 0
+
+
+def test_a_bad_model_file_stops_start_up_with_one_line(tmp_path):
+    bad = tmp_path / "model.npz"
+    bad.write_text("not a model")
+    run = subprocess.run([sys.executable, "-m", "housing", "serve", "--port", str(free_port()),
+                          "--model", f"float={bad}"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=30)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr == (f"housing serve: error: {bad}: not an .npz file (pickle or unknown "
+                          f"format); expected a model\n")
+
+
+def test_a_port_in_use_is_one_line(built):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        run = subprocess.run([sys.executable, "-m", "housing", "serve", "--port", str(port),
+                              "--model", f"float={built['float']}", "--default", "float"],
+                             capture_output=True, text=True, cwd=ROOT, timeout=30)
+    assert run.returncode == 2 and run.stderr == (
+        f"housing serve: error: 127.0.0.1:{port}: cannot listen (Address already in use); "
+        f"choose another --port (PORT= for make serve)\n")
+
+
+def test_serve_strict_refuses_rows_outside_the_training_range(built):
+    port = free_port()
+    proc = start(built, port, env={"HOUSING_STRICT": "true"})
+    try:
+        X = ROWS.copy()
+        X[0, 4] = 1e7
+        model = store.load_model(built["float"])
+        status, out, _ = call((f"127.0.0.1:{port}",), "POST", "/v2/models/float/infer",
+                              infer_body(data=X.tolist()))
+        assert (status, out) == (400, {"error": f"row 1, column 'Population': expected a "
+                                                f"value within the training range, "
+                                                f"{model.low[4]:g} to {model.high[4]:g}, got "
+                                                f"1e+07"})
+    finally:
+        assert stop(proc)[0] == 0
