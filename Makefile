@@ -48,10 +48,10 @@ $(PARAMS)/%: FORCE
 FORCE:
 
 .PHONY: help all data train quantize report report-check test clean docker docker-run \
-        serve docker-serve FORCE
+        serve docker-serve sql FORCE
 
 # the variables a target's help line may name, shown by their values
-HELP_VARIABLES = FIGURE EXPORT METRICS
+HELP_VARIABLES = FIGURE EXPORT METRICS SQL
 
 help: ## list the targets
 	@echo "make all runs the pipeline; make test runs the tests. Targets:"
@@ -76,7 +76,7 @@ report-check: $(METRICS) ## fail if the README's tables or figure differ from me
 $(ENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -c requirements.txt \
-	  -r requirements.txt -e '.[train]'
+	  -r requirements.txt -e '.[train,sql]'
 	touch $@
 
 $(SPLIT): housing/data.py $(COMMON) $(PARAMS)/SEED $(PARAMS)/TEST_SIZE $(ENV_STAMP)
@@ -147,6 +147,16 @@ docker-run: $(IMAGE_ID) $(ENV_STAMP) tests/tools/smoke_client.py ## offline and 
 	 echo "docker-run: the server's MLflow /invocations answers are the CLI's (quantized)"; \
 	 docker stop -t 20 $$cid >/dev/null; status=$$(docker wait $$cid); \
 	 echo "docker-run: docker stop: the server exited with status $$status"; [ "$$status" = 0 ]
+
+SQL := $(A)/sql
+DIALECTS := sqlite duckdb spark postgres bigquery snowflake trino mysql
+
+sql: $(foreach m,float quantized,$(foreach d,$(DIALECTS),$(SQL)/$(m).$(d).sql)) ## each model as one SQL query per dialect, in $(SQL)
+
+$(SQL)/%.sql: $(FLOAT) $(QUANT) housing/sql.py $(COMMON)
+	@mkdir -p $(@D)
+	$(PY) -m housing sql --model $(A)/models/$(basename $(basename $*)).npz \
+	  --dialect $(subst .,,$(suffix $*)) > $@
 
 ## Serving parameters (make serve PORT=9000 WORKERS=4)
 HOST ?= 127.0.0.1

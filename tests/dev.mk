@@ -10,7 +10,7 @@ TOOL_ENV = [ "$$(cat $(1)/.tools 2>/dev/null)" = "$(2)" ] || { python3 -m venv $
 # numpy and scikit-learn at requirements.txt's pins, so comparisons are like for like
 RUNTIME_PINS := $(shell grep -E '^(numpy|scikit-learn)==' requirements.txt)
 
-.PHONY: bench bench-serve fuzz clients lint mutation export-size
+.PHONY: bench bench-serve bench-sql fuzz clients engines lint mutation export-size
 
 # What bench compares against: the usual joblib + scikit-learn scripts, and pandas
 BENCH_VENV := .venv-bench
@@ -52,6 +52,19 @@ CODECS := mlserver==1.7.1 mlflow-skinny==3.17.2 pandas==3.1.1
 clients: ## install the clients people call servers with (tritonclient, KServe, MLServer's codecs, MLflow), for the serving tests
 	@$(call TOOL_ENV,$(CLIENTS_VENV),$(CLIENTS))
 	@$(call TOOL_ENV,$(CODECS_VENV),$(CODECS))
+
+# The SQL engines the SQL tests run the exported query in: DuckDB, and Spark in local mode
+# (Java 17) reading Parquet that pyarrow writes; what bench-sql compares the query with:
+# pandas + scikit-learn, MLflow's spark_udf and orbital's SQL
+ENGINES_VENV := .venv-engines
+ENGINES := duckdb==2.0.1 pyspark==4.3.0 pyarrow==25.0.1 pandas==3.1.1 joblib==1.6.0 \
+  mlflow==3.17.2 orbital==0.6.0 pyarrow-hotfix==0.7 $(RUNTIME_PINS)
+
+engines: ## install DuckDB, pyspark, MLflow and orbital, for the SQL tests and bench-sql
+	@$(call TOOL_ENV,$(ENGINES_VENV),$(ENGINES))
+
+bench-sql: $(FLOAT) $(QUANT) engines ## print figures: the exported query in DuckDB and Spark against pandas, spark_udf, a pandas UDF and orbital
+	$(ENGINES_VENV)/bin/python tests/bench/bench_sql.py --model $(QUANT)
 
 # hadolint on the Dockerfile; zizmor audits the workflow for security mistakes,
 # actionlint for syntax and expressions
