@@ -48,10 +48,10 @@ $(PARAMS)/%: FORCE
 FORCE:
 
 .PHONY: help all data train quantize report report-check test clean docker docker-run \
-        serve docker-serve sql FORCE
+        serve docker-serve sql mlflow FORCE
 
 # the variables a target's help line may name, shown by their values
-HELP_VARIABLES = FIGURE EXPORT METRICS SQL
+HELP_VARIABLES = FIGURE EXPORT METRICS SQL MLFLOW
 
 help: ## list the targets
 	@echo "make all runs the pipeline; make test runs the tests. Targets:"
@@ -157,6 +157,12 @@ $(SQL)/%.sql: $(FLOAT) $(QUANT) housing/sql.py $(COMMON)
 	@mkdir -p $(@D)
 	$(PY) -m housing sql --model $(A)/models/$(basename $(basename $*)).npz \
 	  --dialect $(subst .,,$(suffix $*)) > $@
+
+MLFLOW := $(A)/mlflow
+mlflow: $(MLFLOW)/float/MLmodel $(MLFLOW)/quantized/MLmodel ## each model as an MLflow model folder, in $(MLFLOW)
+
+$(A)/mlflow/%/MLmodel: $(A)/models/%.npz housing/mlflow.py housing/pyfunc.py $(COMMON)
+	$(PY) -m housing mlflow --model $< --out $(@D)
 
 ## Serving parameters (make serve PORT=9000 WORKERS=4)
 HOST ?= 127.0.0.1

@@ -16,6 +16,7 @@ STAGES = {
     "info": "a model card: parameters, training ranges, lineage and test metrics",
     "serve": "serve the models over HTTP (Open Inference Protocol, MLflow scoring)",
     "export": "the quantized model as integer-only C (--c DIR)",
+    "mlflow": "an MLflow model folder of a model (python_function flavor)",
     "sql": "the model as one SQL query, for SQLite, DuckDB, Spark, PostgreSQL, BigQuery, ...",
     "demo": "both models on the bundled sample rows, beside the truth",
 }

@@ -15,9 +15,11 @@ from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
 
 @pytest.mark.parametrize("argv, status, message", [
     ([], 2, "housing: error: expected a stage (data, train, quantize, report, predict, "
-            "info, serve, export, demo), got nothing; see python -m housing --help\n"),
+            "info, serve, export, mlflow, sql, demo), got nothing; see python -m housing "
+            "--help\n"),
     (["fit"], 2, "housing: error: expected a stage (data, train, quantize, report, predict, "
-                 "info, serve, export, demo), got 'fit'; see python -m housing --help\n"),
+                 "info, serve, export, mlflow, sql, demo), got 'fit'; see python -m housing "
+                 "--help\n"),
     (["--help"], 0, ""),
 ])
 def test_dispatch(capsys, argv, status, message):

@@ -101,8 +101,8 @@ BAD = {
     "unknown model": ("/v2/models/forest/infer", infer_body(), 404,
                       "no model named 'forest'; expected one of float, quantized"),
     "unknown path": ("/predict", infer_body(), 404,
-                     "no such path '/predict'; expected /v2/..., /invocations, /ping, /health, "
-                     "/version, /metrics or /openapi.json"),
+                     "no such path '/predict'; expected /v2/..., /v1/models/..., /invocations, "
+                     "/ping, /health, /version, /metrics or /openapi.json"),
     "wrong method": ("/v2/health/ready", infer_body(), 405,
                      "POST is not allowed on /v2/health/ready; expected GET, HEAD"),
     "content type": ("/invocations", "a,b\n", 415,
@@ -302,6 +302,17 @@ def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_
                                                         "Accept": "image/png"}),
         ("/invocations", "POST", "/invocations", {"rows": 1}, {}),
         ("/invocations", "POST", "/invocations", "x", {"Content-Type": "text/plain"}),
+        ("/v1/models/{model}", "GET", "/v1/models/float", None, {}),
+        ("/v1/models/{model}", "GET", "/v1/models/forest", None, {}),
+        ("/v1/models/{model}:predict", "POST", "/v1/models/float:predict",
+         {"instances": ROWS.tolist()}, {}),
+        ("/v1/models/{model}:predict", "POST", "/v1/models/float:predict", {"rows": 1}, {}),
+        ("/v1/models/{model}:predict", "POST", "/v1/models/forest:predict", {"instances": []}, {}),
+        ("/v2/models/{model}/config", "GET", "/v2/models/quantized/config", None, {}),
+        ("/v2/models/{model}/config", "GET", "/v2/models/forest/config", None, {}),
+        ("/v2/models/{model}/stats", "GET", "/v2/models/quantized/stats", None, {}),
+        ("/v2/models/{model}/stats", "GET", "/v2/models/forest/stats", None, {}),
+        ("/v2/repository/index", "POST", "/v2/repository/index", {}, {}),
     ]
     answers = []
     for template, method, path, body, headers in requests:

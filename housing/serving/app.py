@@ -19,7 +19,8 @@ from .log import RequestIds, escaped
 from .routes import Route, table
 
 GZIP_MIN = 1024  # bytes: smaller answers are sent as they are
-PATHS = "/v2/..., /invocations, /ping, /health, /version, /metrics or /openapi.json"
+PATHS = ("/v2/..., /v1/models/..., /invocations, /ping, /health, /version, /metrics or "
+         "/openapi.json")
 
 
 class App:
@@ -69,7 +70,7 @@ class App:
         if self.metrics:
             protocol = route.protocol.NAME if route else ""
             self.metrics.done(name, protocol, request.model, response.status, seconds,
-                              response.rows, request.outside)
+                              response.rows, request.outside, route and route.predicts)
         if name == "health" and response.status < 400:
             return  # probes are logged only when they fail
         client = (scope.get("client") or ("-",))[0]

@@ -6,6 +6,7 @@ counter goes backwards when a worker is replaced.
 import os
 import sys
 import tempfile
+import time
 from typing import NamedTuple
 
 from ..cli import UserError
@@ -69,13 +70,23 @@ class Metrics:
                                  ["model"])
         self.in_flight = p.Gauge("housing_requests_in_flight", "Requests being answered",
                                  multiprocess_mode="livesum")
+        # per model, for Triton's statistics: the requests that ran it, and their time
+        self.inferences = p.Counter("housing_inferences", "Requests that ran a model",
+                                    ["model", "outcome"])
+        self.inference_seconds = p.Counter("housing_inference_seconds",
+                                           "Time answering requests that ran a model",
+                                           ["model", "outcome"])
+        self.last_inference = p.Gauge("housing_last_inference_timestamp_seconds",
+                                      "When a model last answered", ["model"],
+                                      multiprocess_mode="max")
 
     def started(self):
         self.active += 1
 
-    def done(self, route, protocol, model, status, seconds, rows, outside):
+    def done(self, route, protocol, model, status, seconds, rows, outside, predicts=False):
+        """Count a request answered; ``predicts``: its route runs the model."""
         self.active -= 1
-        key = (route, protocol, model, status)
+        key = (route, protocol, model, status, predicts and bool(model))
         if key not in self.pending:
             self.pending[key] = Pending()
         self.pending[key].add(seconds, rows, outside)
@@ -97,11 +108,15 @@ class Metrics:
         self.in_flight.set(self.active)
         for key, pending in self.pending.items():
             if key not in self.children:
-                route, protocol, model, status = key
+                route, protocol, model, status, inference = key
+                outcome = "success" if status < 400 else "fail"
                 self.children[key] = Children(
                     self.requests.labels(route, model, protocol, str(status)),
                     self.latency.labels(route), self.rows.labels(model),
-                    self.outside.labels(model))
+                    self.outside.labels(model),
+                    self.inferences.labels(model, outcome) if inference else None,
+                    self.inference_seconds.labels(model, outcome) if inference else None,
+                    self.last_inference.labels(model) if inference else None)
             children = self.children[key]
             children.requests.inc(pending.requests)
             for seconds in pending.seconds:
@@ -110,18 +125,45 @@ class Metrics:
                 children.rows.inc(pending.rows)
             if pending.outside:
                 children.outside.inc(pending.outside)
+            if children.inferences:
+                children.inferences.inc(pending.requests)
+                children.inference_seconds.inc(sum(pending.seconds))
+                children.last_inference.set(time.time())
 
     def scrape(self):
         """(the text format of every process' values and this process' own metrics, its
         media type); an OSError when the folder cannot be read."""
+        registry = self.every_process()
+        self.p.ProcessCollector(registry=registry)  # the answering worker's
+        return self.p.generate_latest(registry), self.p.CONTENT_TYPE_LATEST
+
+    def every_process(self):
+        """A registry of every process' values, read from the folder; an OSError or a
+        ValueError when the folder cannot be read."""
         from prometheus_client import multiprocess
         self.flush()  # this process' own counts, to this moment
         if self.failed:
             raise OSError(f"{self.path}: the metrics folder cannot be written")
         registry = self.p.CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        self.p.ProcessCollector(registry=registry)  # the answering worker's
-        return self.p.generate_latest(registry), self.p.CONTENT_TYPE_LATEST
+        return registry
+
+    def model_totals(self, model):
+        """The ModelTotals of ``model`` over every process."""
+        values = {}
+        for family in self.every_process().collect():
+            for sample in family.samples:
+                if sample.labels.get("model") == model:
+                    key = (sample.name, sample.labels.get("outcome"))
+                    values[key] = values.get(key, 0) + sample.value
+        return ModelTotals(
+            successes=int(values.get(("housing_inferences_total", "success"), 0)),
+            failures=int(values.get(("housing_inferences_total", "fail"), 0)),
+            success_ns=round(values.get(("housing_inference_seconds_total", "success"), 0) * 1e9),
+            failure_ns=round(values.get(("housing_inference_seconds_total", "fail"), 0) * 1e9),
+            rows=int(values.get(("housing_rows_predicted_total", None), 0)),
+            last_inference_ms=round(values.get(
+                ("housing_last_inference_timestamp_seconds", None), 0) * 1000))
 
     def worker_exit(self, pid):
         from prometheus_client import multiprocess
@@ -145,8 +187,22 @@ class Pending:
 
 
 class Children(NamedTuple):
-    """The metrics' children for one set of labels, made once."""
+    """The metrics' children for one set of labels, made once; the inference ones None
+    for a route that runs no model."""
     requests: object
     latency: object
     rows: object
     outside: object
+    inferences: object
+    inference_seconds: object
+    last_inference: object
+
+
+class ModelTotals(NamedTuple):
+    """What every process has counted of one model's inference requests."""
+    successes: int
+    failures: int
+    success_ns: int
+    failure_ns: int
+    rows: int
+    last_inference_ms: int

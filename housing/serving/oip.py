@@ -27,11 +27,13 @@ def error_body(message):
 class OpenInference:
     """The protocol's handlers over a serving.models.Served."""
 
-    def __init__(self, served):
+    def __init__(self, served, extensions=EXTENSIONS):
         self.served = served
+        self.extensions = list(extensions)  # what /v2 lists: this module's and others'
 
     def server(self, request):
-        return Response({"name": "housing", "version": __version__, "extensions": EXTENSIONS})
+        return Response({"name": "housing", "version": __version__,
+                         "extensions": self.extensions})
 
     def live(self, request):
         return Response({"live": True})

@@ -8,9 +8,11 @@ matches a pattern whole, and its named groups are ``request.params``.
 import re
 from typing import Callable, NamedTuple
 
-from . import mlflow, oip, ops
+from . import kserve_v1, mlflow, oip, ops, triton
 
 MODEL = r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?"
+V1_MODEL = r"/v1/models/(?P<name>[^/:]+)"
+PREDICTS = True  # the route runs a model: counted in Triton's statistics
 
 
 class Route(NamedTuple):
@@ -19,22 +21,32 @@ class Route(NamedTuple):
     name: str  # the route's label in the metrics
     protocol: object  # the protocol's module: its NAME and error_body
     handler: Callable  # Request -> http.Response
+    predicts: bool = False
 
 
 def table(served, metrics):
     """The routes over a serving.models.Served, tried in order: the two that carry the
     load first."""
-    inference = oip.OpenInference(served)
+    inference = oip.OpenInference(served, oip.EXTENSIONS + triton.EXTENSIONS)
+    extensions = triton.Triton(served, metrics)
     scoring = mlflow.Scoring(served)
+    v1 = kserve_v1.KServeV1(served)
     operations = ops.Operations(served, metrics)
     routes = [
-        ("POST", MODEL + "/infer", "infer", oip, inference.infer),
-        ("POST", "/invocations", "invocations", mlflow, scoring.invocations),
+        ("POST", MODEL + "/infer", "infer", oip, inference.infer, PREDICTS),
+        ("POST", "/invocations", "invocations", mlflow, scoring.invocations, PREDICTS),
+        ("POST", V1_MODEL + ":predict", "predict", kserve_v1, v1.predict, PREDICTS),
         ("GET", "/v2/health/live", "health", oip, inference.live),
         ("GET", "/v2/health/ready", "health", oip, inference.ready),
         ("GET", "/v2", "server", oip, inference.server),
         ("GET", MODEL, "metadata", oip, inference.model_metadata),
         ("GET", MODEL + "/ready", "ready", oip, inference.model_ready),
+        ("GET", MODEL + "/config", "config", triton, extensions.config),
+        ("GET", MODEL + "/stats", "stats", triton, extensions.stats),
+        ("POST", "/v2/repository/index", "repository", triton, extensions.repository_index),
+        ("GET", "/", "health", kserve_v1, v1.live),
+        ("GET", "/v1/models", "models", kserve_v1, v1.models),
+        ("GET", V1_MODEL, "ready", kserve_v1, v1.model_ready),
         ("GET", "/ping", "health", ops, operations.ping),
         ("GET", "/health", "health", ops, operations.ping),
         ("GET", "/version", "version", ops, operations.version),
@@ -42,5 +54,4 @@ def table(served, metrics):
         ("GET", "/openapi.json", "openapi", ops, operations.openapi),
         ("GET", "/v2/docs/dataplane.json", "openapi", oip, operations.openapi),
     ]
-    return [Route(method, re.compile(path), name, protocol, handler)
-            for method, path, name, protocol, handler in routes]
+    return [Route(method, re.compile(path), *rest) for method, path, *rest in routes]

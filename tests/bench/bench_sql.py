@@ -1,7 +1,7 @@
 """SQL benchmark: figures to read, never assertions. Run in .venv-engines (make engines).
 
     python tests/bench/bench_sql.py --model artifacts/models/quantized.npz [--rows 1000000]
-        [--spark-rows 5000000] [--repeat 3]
+        [--spark-rows 10000000] [--repeat 3]
 
 (a) ``--rows`` CSV rows to a CSV of predictions: DuckDB running the exported query,
     against ``housing predict`` and against pandas + a joblib-loaded scikit-learn model;
@@ -207,7 +207,7 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", default=str(ROOT / "artifacts" / "models" / "quantized.npz"))
     p.add_argument("--rows", type=int, default=1_000_000)
-    p.add_argument("--spark-rows", type=int, default=5_000_000)
+    p.add_argument("--spark-rows", type=int, default=10_000_000)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
