@@ -48,7 +48,7 @@ $(PARAMS)/%: FORCE
 FORCE:
 
 .PHONY: help all data train quantize report report-check test clean docker docker-run \
-        serve docker-serve sql mlflow FORCE
+        serve docker-serve sql mlflow publish FORCE
 
 # the variables a target's help line may name, shown by their values
 HELP_VARIABLES = FIGURE EXPORT METRICS SQL MLFLOW
@@ -115,22 +115,26 @@ $(IMAGE_ID): Dockerfile .dockerignore requirements.txt pyproject.toml $(wildcard
 	 size=$$(docker image inspect -f '{{.Size}}' $(IMAGE)); \
 	 echo "docker: $(IMAGE) is $$((size / 1000000)) MB, $$(((size - base) / 1000000)) MB over its base"
 
+REVISION = $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+
+publish: $(IMAGE_ID) ## push the image to REGISTRY (host[:port]/name), tagged with the version and the commit
+	@[ -n "$(REGISTRY)" ] || { echo "publish: give REGISTRY=host[:port]/name" >&2; exit 2; }
+	@for tag in $(VERSION) $(REVISION); do docker tag $(IMAGE) $(REGISTRY):$$tag && \
+	  docker push -q $(REGISTRY):$$tag >/dev/null && echo "publish: pushed $(REGISTRY):$$tag"; done
+
 # the metrics' folder: a tmpfs, so that the root stays read-only
 METRICS_TMPFS = --tmpfs /run/metrics -e HOUSING_METRICS_DIR=/run/metrics
 RUN_IMAGE = docker run -i --rm --network none --read-only $(IMAGE)
 # Wait up to 10 s for a server's readiness; $(1) is the command that runs python there.
-WAIT_READY = for _ in $$(seq 50); do $(1) -c "import urllib.request as u; \
-  u.urlopen('http://127.0.0.1:$(2)/v2/health/ready', timeout=1)" 2>/dev/null && break; \
-  sleep 0.2; done
+WAIT_READY = for _ in $$(seq 50); do $(1) -c "import urllib.request as u; u.urlopen(\
+  'http://127.0.0.1:$(2)/v2/health/ready', timeout=1)" 2>/dev/null && break; sleep 0.2; done
 
 docker-run: $(IMAGE_ID) $(ENV_STAMP) tests/tools/smoke_client.py ## offline and read-only: the demo, predict, and both protocols of the server
 	$(RUN_IMAGE) python -m housing demo
-	@# the same rows through predict inside and outside the image: identical bytes
 	@for model in $(FLOAT) $(QUANT); do \
 	  cmp <($(RUN_IMAGE) python -m housing predict --model $$model < $(SAMPLE)) \
 	      <($(PY) -m housing predict --model $$model < $(SAMPLE)) || exit 1; \
 	  echo "docker-run: $$model predicts the same bytes in the image as here"; done
-	@# the server, as the image starts it, asked from inside its own (network-less) container
 	@cid=$$(docker run -d --network none --read-only $(METRICS_TMPFS) $(IMAGE)); \
 	 trap 'docker rm -f $$cid >/dev/null' EXIT; \
 	 $(call WAIT_READY,docker exec $$cid python,8080); \
@@ -161,7 +165,7 @@ $(SQL)/%.sql: $(FLOAT) $(QUANT) housing/sql.py $(COMMON)
 MLFLOW := $(A)/mlflow
 mlflow: $(MLFLOW)/float/MLmodel $(MLFLOW)/quantized/MLmodel ## each model as an MLflow model folder, in $(MLFLOW)
 
-$(A)/mlflow/%/MLmodel: $(A)/models/%.npz housing/mlflow.py housing/pyfunc.py $(COMMON)
+$(MLFLOW)/%/MLmodel: $(A)/models/%.npz housing/mlflow.py housing/pyfunc.py $(COMMON)
 	$(PY) -m housing mlflow --model $< --out $(@D)
 
 ## Serving parameters (make serve PORT=9000 WORKERS=4)

@@ -10,7 +10,8 @@ TOOL_ENV = [ "$$(cat $(1)/.tools 2>/dev/null)" = "$(2)" ] || { python3 -m venv $
 # numpy and scikit-learn at requirements.txt's pins, so comparisons are like for like
 RUNTIME_PINS := $(shell grep -E '^(numpy|scikit-learn)==' requirements.txt)
 
-.PHONY: bench bench-serve bench-sql fuzz clients engines lint mutation export-size
+.PHONY: bench bench-serve bench-sql fuzz clients engines deploy-tools lint mutation export-size \
+        publish-check
 
 # What bench compares against: the usual joblib + scikit-learn scripts, and pandas
 BENCH_VENV := .venv-bench
@@ -66,6 +67,14 @@ engines: ## install DuckDB, pyspark, MLflow and orbital, for the SQL tests and b
 bench-sql: $(FLOAT) $(QUANT) engines ## print figures: the exported query in DuckDB and Spark against pandas, spark_udf, a pandas UDF and orbital
 	$(ENGINES_VENV)/bin/python tests/bench/bench_sql.py --model $(QUANT)
 
+# What checks deploy/ without a cluster: Kubernetes' own schemas (kubernetes-validate, with
+# PyYAML and jsonschema, which check KServe's kinds against their CRDs)
+DEPLOY_VENV := .venv-deploy
+DEPLOY_TOOLS := kubernetes-validate==1.37.0 PyYAML==6.0.4 jsonschema==4.26.0
+
+deploy-tools: ## install kubernetes-validate, for the tests of deploy/
+	@$(call TOOL_ENV,$(DEPLOY_VENV),$(DEPLOY_TOOLS))
+
 # hadolint on the Dockerfile; zizmor audits the workflow for security mistakes,
 # actionlint for syntax and expressions
 LINT_VENV := .venv-lint
@@ -119,3 +128,5 @@ mutation: ## mutation testing (slow): mutmut over housing/, the share killed per
 	  | awk '{ n++ } n <= 20 { print "mutation: not explained in $(SURVIVORS): " $$0 } \
 	    END { printf "mutation: %d survivors not explained in $(SURVIVORS)\n", n }'
 
+publish-check: $(IMAGE_ID) ## push the image to a registry on 127.0.0.1 with make publish, pull it back, check its predictions
+	$(PY) tests/tools/publish_check.py --image $(IMAGE) --sample $(SAMPLE) --model $(QUANT)
