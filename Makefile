@@ -95,7 +95,7 @@ $(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py $(COMMON)
 	$(PY) -m housing report --data $(SPLIT) --float $(FLOAT) --quantized $(QUANT) --metrics $@
 
 test: $(ENV_STAMP) ## run the test suite (offline; it needs gcc, and the data set's cache for the README's examples)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs  # -rs: every skipped test says why
 
 docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
 

@@ -2,12 +2,13 @@
 import argparse
 import errno
 import functools
+import importlib
 import os
 import sys
 import tempfile
 from pathlib import Path
 
-from .config import SCRATCH
+from .config import ROOT, SCRATCH
 
 
 class UserError(ValueError):
@@ -92,6 +93,23 @@ def atomic_write(path, data: bytes):
             Path(tmp).unlink(missing_ok=True)
             if getattr(e, "errno", None) != errno.EXDEV or folder == path.parent:
                 raise
+
+
+def scikit_learn(module, prog):
+    """scikit-learn's ``module``, imported; one line naming the extra when it is missing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError:
+        raise UserError(f"{prog} needs scikit-learn, which the train extra installs: pip "
+                        f"install 'housing[train]'") from None
+
+
+def how_to_build():
+    """How to build the artifacts where the command runs: make in a checkout, else the
+    stages one by one."""
+    if (ROOT / "Makefile").exists():
+        return "`make all`"
+    return "`housing data && housing train && housing quantize && housing report`"
 
 
 def display(path):

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import splitfile
-from .cli import Parser, UserError, atomic_write, bounded, command
+from .cli import Parser, UserError, atomic_write, bounded, command, scikit_learn
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
 
 
@@ -32,7 +32,7 @@ CACHE_FILE = "cal_housing_py3.pkz"  # what fetch_california_housing keeps in its
 
 def fetch():
     """X of shape (20640, 8) float64, y of shape (20640,) in $100,000, feature names."""
-    from sklearn.datasets import fetch_california_housing
+    datasets = scikit_learn("sklearn.datasets", "housing data")
     home = data_home()
     created = not home.exists()
     if not (home / CACHE_FILE).exists():
@@ -43,7 +43,7 @@ def fetch():
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Retry downloading ...": the error says it all
-            bunch = fetch_california_housing(data_home=home, n_retries=1, delay=1.0)
+            bunch = datasets.fetch_california_housing(data_home=home, n_retries=1, delay=1.0)
     except OSError as e:  # urllib's URLError, a timeout, a socket error
         if created and home.is_dir() and not any(home.iterdir()):
             home.rmdir()  # made by scikit-learn for the download that failed

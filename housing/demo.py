@@ -1,6 +1,10 @@
 """Both models on the bundled sample rows, beside the truth: the image's smoke test.
 
     python -m housing demo [--metrics artifacts/metrics.json] [--sample artifacts/sample.csv]
+        [--data artifacts/data/split.npz]
+
+The sample rows are the image's (made by `make docker`); where they are missing, as after
+`make all` alone, the split's first test rows serve instead.
 
 Exits 1 when the two models disagree on a sample row by more than the largest difference
 the report measured over the whole test split: the models in hand are not the ones the
@@ -8,9 +12,9 @@ report describes.
 """
 import numpy as np
 
-from . import store
+from . import splitfile, store
 from .cli import Parser, UserError, command, display
-from .config import FEATURES, METRICS, ROOT, SAMPLE, TARGET
+from .config import FEATURES, METRICS, PARAMS, ROOT, SAMPLE, SPLIT, TARGET
 from .model import predict
 from .readers import csvfile
 from .readers.chunk import all_rows
@@ -23,7 +27,26 @@ def _parser():
     p = Parser(prog="housing demo", description=__doc__.splitlines()[0])
     p.add_argument("--metrics", default=METRICS, help="metrics written by `housing report`")
     p.add_argument("--sample", default=SAMPLE, help="CSV of features and MedHouseVal")
+    p.add_argument("--data", default=SPLIT, help="the split, whose first test rows serve "
+                                                 "where --sample is missing")
     return p
+
+
+def sample_rows(sample, split_path):
+    """(X, the true values) of the sample CSV, or of the split's first test rows where
+    the CSV is missing and the split is not."""
+    try:
+        with open(sample, "rb") as f:
+            rows = all_rows(csvfile.read(f, FEATURES + (TARGET,), display(sample)).chunks)
+        return rows[:, :-1], rows[:, -1]
+    except FileNotFoundError:
+        try:
+            _, split = splitfile.load_split(split_path)
+        except UserError:
+            raise UserError(f"{display(sample)}: no such file; expected the sample rows, or "
+                            f"the split ({display(split_path)}) for its first test rows") from None
+    n = PARAMS.sample_rows
+    return split["X_test"][:n], split["y_test"][:n]
 
 
 @command("housing demo")
@@ -32,13 +55,7 @@ def main(argv=None) -> int:
     metrics = load_metrics(args.metrics)
     models = {k: store.load_model(ROOT / metrics[k]["path"], kind=k)
               for k in ("float", "quantized")}
-    try:
-        with open(args.sample, "rb") as f:
-            rows = all_rows(csvfile.read(f, FEATURES + (TARGET,), display(args.sample)).chunks)
-    except FileNotFoundError:
-        raise UserError(f"{display(args.sample)}: no such file; expected the sample rows") from None
-    X = rows[:, :-1]
-    truth = rows[:, -1]
+    X, truth = sample_rows(args.sample, args.data)
     pf = predict(models["float"], X)
     pq = predict(models["quantized"], X)
     q = metrics["quantized"]

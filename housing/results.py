@@ -2,7 +2,7 @@
 demo and the README's tables. The standard library only."""
 import json
 
-from .cli import UserError, display
+from .cli import UserError, display, how_to_build
 
 KEYS = ("split", "float", "quantized", "sweep", "resamples")
 
@@ -18,12 +18,12 @@ def read_text(path, what):
 
 
 def load_metrics(path):
-    text = read_text(path, "metrics written by `housing report` (run `make all`)")
+    text = read_text(path, f"metrics written by `housing report` (run {how_to_build()})")
     try:
         metrics = json.loads(text)
         for key in KEYS:
             metrics[key]
     except (json.JSONDecodeError, KeyError, TypeError) as e:
         raise UserError(f"{display(path)}: not metrics written by `housing report` ({e}); "
-                        f"run `make all`") from None
+                        f"run {how_to_build()}") from None
     return metrics

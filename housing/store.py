@@ -16,7 +16,7 @@ import numpy as np
 
 from . import integer, modelfile
 from .model import Model
-from .cli import UserError, atomic_write, display
+from .cli import UserError, atomic_write, display, how_to_build
 from .config import FORMAT_VERSION
 
 FORMAT = "housing"
@@ -56,7 +56,8 @@ def load_npz(path, what, names):
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
-        raise UserError(f"{where}: no such file; expected {what} (run `make all` to build it)")
+        raise UserError(f"{where}: no such file; expected {what} (run {how_to_build()} to "
+                        f"build it)")
     except IsADirectoryError:
         raise UserError(f"{where}: is a folder; expected {what}") from None
     except ValueError:
@@ -129,8 +130,8 @@ def _meta(raw, where, what):
     version = meta.get("version")
     if type(version) is not int or version != FORMAT_VERSION:
         newer = type(version) is int and version > FORMAT_VERSION
-        hint = ("a newer housing wrote it: upgrade housing, or rebuild it with `make all`"
-                if newer else "rebuild it with `make all`")
+        hint = (f"a newer housing wrote it: upgrade housing, or rebuild it with {how_to_build()}"
+                if newer else f"rebuild it with {how_to_build()}")
         raise UserError(f"{where}: format version {version!r}, but this housing reads "
                         f"version {FORMAT_VERSION}; {hint}")
     return meta
@@ -159,11 +160,11 @@ def _check_ranges(where, meta, n):
             or not all(isinstance(x, (int, float)) and math.isfinite(x)
                        for v in ranges.values() for x in v)):
         raise UserError(f"{where}: 'ranges' should hold {', '.join(RANGES)}, each {n} finite "
-                        f"numbers; rebuild it with `make all`")
+                        f"numbers; rebuild it with {how_to_build()}")
     for j, (low, high) in enumerate(zip(ranges["min"], ranges["max"])):
         if low > high:
             raise UserError(f"{where}: 'ranges' of feature {j + 1}: min {low!r} is above max "
-                            f"{high!r}; rebuild it with `make all`")
+                            f"{high!r}; rebuild it with {how_to_build()}")
 
 
 # --- models -------------------------------------------------------------------------
@@ -234,4 +235,4 @@ def check_lineage(model, split_meta, model_path, split_path):
         if model.meta.get(key) != split_meta.get(key):
             raise UserError(f"{display(model_path)} was trained on another split than "
                             f"{display(split_path)} ({key}: {model.meta.get(key)!r} vs "
-                            f"{split_meta.get(key)!r}); rebuild with `make all`")
+                            f"{split_meta.get(key)!r}); rebuild with {how_to_build()}")

@@ -6,7 +6,7 @@ Only ``coef_`` and ``intercept_`` leave scikit-learn: they are written to an .np
 inference never needs scikit-learn, joblib or pickle.
 """
 from . import splitfile, store
-from .cli import Parser, command
+from .cli import Parser, command, scikit_learn
 from .config import FLOAT_MODEL, SPLIT
 
 
@@ -17,8 +17,8 @@ def fit(X, y):
     Returns coef of shape (n_features,), $100,000 per feature unit, and the intercept.
     """
     # imported here: `python -m housing --help` and the other stages stay numpy-only
-    from sklearn.linear_model import LinearRegression
-    model = LinearRegression().fit(X, y)
+    linear_model = scikit_learn("sklearn.linear_model", "housing train")
+    model = linear_model.LinearRegression().fit(X, y)
     return model.coef_, float(model.intercept_)
 
 

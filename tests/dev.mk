@@ -4,7 +4,8 @@
 # (TOOL_ENV), never into requirements.txt.
 
 # $(call TOOL_ENV,venv,packages): make the environment, or remake it when the pins change
-TOOL_ENV = [ "$$(cat $(1)/.tools 2>/dev/null)" = "$(2)" ] || { python3 -m venv $(1) && \
+TOOL_ENV = [ "$$(cat $(1)/.tools 2>/dev/null)" = "$(2)" ] || { \
+  echo "$@: installing $(2) into $(1) (a few minutes the first time)"; python3 -m venv $(1) && \
   $(1)/bin/pip install --disable-pip-version-check -q $(foreach p,$(2),'$(p)') && \
   echo "$(2)" > $(1)/.tools; }
 # numpy and scikit-learn at requirements.txt's pins, so comparisons are like for like

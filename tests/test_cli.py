@@ -2,6 +2,7 @@
 import importlib
 import json
 import subprocess
+from pathlib import Path
 import sys
 
 import numpy as np
@@ -69,10 +70,19 @@ def test_demo_fails_when_the_models_disagree_beyond_the_report(capsys, demo_file
     assert capsys.readouterr().out.splitlines()[-1].endswith("-> EXCEEDED")
 
 
-def test_demo_without_sample_rows(capsys, demo_files, tmp_path):
-    metrics, _, _ = demo_files
-    assert demo.main(["--metrics", str(metrics), "--sample", str(tmp_path / "no.csv")]) == 2
-    assert "no.csv: no such file; expected the sample rows" in capsys.readouterr().err
+def test_demo_without_sample_rows_takes_the_splits_first_test_rows(capsys, demo_files, built,
+                                                                   tmp_path):
+    metrics, sample, _ = demo_files  # the sample: the split's first five test rows
+    assert demo.main(["--metrics", str(metrics), "--sample", str(sample)]) == 0
+    from_sample = capsys.readouterr().out
+    assert demo.main(["--metrics", str(metrics), "--sample", str(tmp_path / "no.csv"),
+                      "--data", str(built["split"])]) == 0
+    assert capsys.readouterr().out == from_sample
+    assert demo.main(["--metrics", str(metrics), "--sample", str(tmp_path / "no.csv"),
+                      "--data", str(tmp_path / "none.npz")]) == 2
+    assert capsys.readouterr().err == (
+        f"housing demo: error: {tmp_path / 'no.csv'}: no such file; expected the sample rows, "
+        f"or the split ({tmp_path / 'none.npz'}) for its first test rows\n")
 
 
 def test_info_prints_a_model_card_with_the_report_s_metrics(capsys, demo_files, built):
@@ -180,5 +190,26 @@ def test_the_installed_command_and_its_version(tmp_path):
     assert 'version = { attr = "housing.__version__" }' in (ROOT / "pyproject.toml").read_text()
     run = subprocess.run([script, "predict"], capture_output=True, text=True, cwd=tmp_path,
                          stdin=subprocess.DEVNULL)
+    # outside a checkout there is no Makefile: the message names the stages
     assert run.stderr == ("housing predict: error: artifacts/models/quantized.npz: no such "
-                          "file; expected a model (run `make all` to build it)\n")
+                          "file; expected a model (run `housing data && housing train && "
+                          "housing quantize && housing report` to build it)\n")
+
+
+@pytest.mark.parametrize("stage", ["data", "train"])
+def test_without_scikit_learn_the_first_stages_name_the_extra(tmp_path, built, stage):
+    # what `pip install .` leaves: the package and numpy, no scikit-learn
+    import numpy
+    only = tmp_path / "site"
+    only.mkdir()
+    (only / "housing").symlink_to(ROOT / "housing")
+    (only / "numpy").symlink_to(Path(numpy.__file__).parent)
+    for libs in Path(numpy.__file__).parent.parent.glob("numpy*.libs"):
+        (only / libs.name).symlink_to(libs)
+    argv = ["--data", str(built["split"]), "--out", "f.npz"] if stage == "train" else []
+    run = subprocess.run([sys.executable, "-S", "-m", "housing", stage, *argv],
+                         capture_output=True, text=True, cwd=tmp_path,
+                         env={"PYTHONPATH": str(only)}, stdin=subprocess.DEVNULL)
+    assert (run.returncode, run.stderr) == (2, (
+        f"housing {stage}: error: housing {stage} needs scikit-learn, which the train extra "
+        f"installs: pip install 'housing[train]'\n"))

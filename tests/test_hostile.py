@@ -94,7 +94,7 @@ def test_bytes_after_a_compressed_stream_are_refused(app, encoding, compress):
 def test_routes_match_the_whole_path(app, path):
     answer = asgi(app, "GET", path)
     assert answer.status == 404
-    assert answer.json["error"].startswith(f"no such path {path!r}; expected /v2/...")
+    assert answer.json["error"].startswith(f"no such path {path!r}; expected /")
 
 
 @pytest.mark.parametrize("length", ["²", "1" * 5000, "-1", " 12"])
@@ -216,3 +216,14 @@ def test_the_client_reads_an_mlflow_error_body():
     assert smoke_client.refusal(b'{"error_code": "BAD_REQUEST", "message": "no"}') == "no"
     assert smoke_client.refusal(b'{"error": "no"}') == "no"
     assert smoke_client.refusal(b"<html>") == "'<html>'"
+
+
+def test_an_unknown_path_under_v2_names_the_routes_there(app):
+    answer = asgi(app, "GET", "/v2/modelz")
+    assert (answer.status, answer.json) == (404, {"error": (
+        "no such path '/v2/modelz'; expected /v2/docs/dataplane.json, /v2/health/live, "
+        "/v2/health/ready, /v2/models/{name}[/versions/{version}], "
+        "/v2/models/{name}[/versions/{version}]/config, "
+        "/v2/models/{name}[/versions/{version}]/infer, "
+        "/v2/models/{name}[/versions/{version}]/ready, "
+        "/v2/models/{name}[/versions/{version}]/stats, /v2/repository/index")})

@@ -67,14 +67,14 @@ def test_makefile_defaults_are_the_config_defaults():
             f"METHOD={PARAMS.method}") in run.stdout
 
 
-def test_the_readme_parameter_table_shows_the_config_defaults():
+def test_the_docs_parameter_table_shows_the_config_defaults():
     rows = {line.split("|")[1].strip(" `"): line.split("|")[2].strip()
-            for line in (ROOT / "README.md").read_text().splitlines()
+            for line in (ROOT / "docs" / "pipeline.md").read_text().splitlines()
             if line.startswith("| `") and line.count("|") == 4}
     assert {k: rows[k] for k in ("SEED", "TEST_SIZE", "BITS", "METHOD")} == {
         "SEED": str(PARAMS.seed), "TEST_SIZE": str(PARAMS.test_size),
         "BITS": str(PARAMS.bits), "METHOD": PARAMS.method}
-    methods = next(line for line in (ROOT / "README.md").read_text().splitlines()
+    methods = next(line for line in (ROOT / "docs" / "pipeline.md").read_text().splitlines()
                    if line.startswith("| `METHOD` |")).split("|")[3].strip()
     assert methods == ", ".join(f"`{name}`" for name in METHODS) + ", or `auto`"
 

@@ -1,4 +1,4 @@
-"""The README, run: every `$ command` it shows with its output is run in a copy of the repo
+"""The README and docs/, run: every `$ command` they show with its output is run in a copy of the repo
 after the real pipeline (`make all`, which needs the data set's cache: scikit-learn's
 own, or $SCIKIT_LEARN_DATA), the `curl` ones against a real server, and the output
 compared: text line for line, JSON as parsed values. One placeholder: `localhost:8080`,
@@ -16,11 +16,10 @@ from repo import copy_repo, plain_env, serving
 from housing.__main__ import STAGES
 from housing.config import ROOT
 
-README = (ROOT / "README.md").read_text()
 ADDRESS = "localhost:8080"  # the README's; the test's server has its own port
 
 
-def examples(text):
+def examples_of(text):
     """[(command, expected output lines, line number)] of the `$ ` lines in fenced blocks."""
     found, fenced, current = [], False, None
     for no, line in enumerate(text.splitlines(), 1):
@@ -47,9 +46,16 @@ def code(text):
     return pieces
 
 
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+TEXTS = {page.relative_to(ROOT): page.read_text() for page in PAGES}
+README = "\n".join(TEXTS.values())  # every page, for what is checked across them all
+EXAMPLES = [(page, *example) for page, text in TEXTS.items() for example in examples_of(text)]
+
+
 def test_the_examples_are_found():
-    commands = [command for command, _, _ in examples(README)]
-    assert len(commands) >= 9 and sum("curl" in c for c in commands) >= 3
+    commands = [command for _, command, _, _ in EXAMPLES]
+    assert len(commands) >= 11 and sum("curl" in c for c in commands) >= 4
+    assert len(PAGES) >= 10
 
 
 @pytest.fixture(scope="module")
@@ -77,9 +83,9 @@ def same(expected, got):
     return expected == got
 
 
-@pytest.mark.parametrize("command, expected, no", examples(README),
-                         ids=[f"line{no}" for _, _, no in examples(README)])
-def test_each_example_prints_what_the_readme_shows(pipeline, server, command, expected, no):
+@pytest.mark.parametrize("page, command, expected, no", EXAMPLES,
+                         ids=[f"{page.stem}-line{no}" for page, _, _, no in EXAMPLES])
+def test_each_example_prints_what_the_page_shows(pipeline, server, page, command, expected, no):
     assert shutil.which("curl") or "curl" not in command, "the curl examples need curl"
     run = subprocess.run(["bash", "-c", command.replace(ADDRESS, f"127.0.0.1:{server}")],
                          cwd=pipeline, env=plain_env(), capture_output=True, text=True,
@@ -91,7 +97,7 @@ def test_each_example_prints_what_the_readme_shows(pipeline, server, command, ex
     before = [line for line in notes if "ignoring columns" in line]
     got = before + got + [line for line in notes if line not in before]
     assert len(got) == len(expected) and all(map(same, expected, got)), (
-        f"README.md, line {no}: `{command}` printed\n" + "\n".join(got))
+        f"{page}, line {no}: `{command}` printed\n" + "\n".join(got))
 
 
 def targets():
@@ -129,3 +135,26 @@ def test_every_flag_the_readme_gives_a_stage_is_one_it_accepts():
     alone = {f for piece in code(README) if piece.startswith("--")
              for f in re.findall(r"^--[a-z][a-z0-9-]*", piece)}
     assert sorted(f for f in alone if not any(f in s for s in flags.values())) == []
+
+
+def slug(heading):
+    """The anchor GitHub gives a heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def test_every_relative_link_resolves():
+    checked = 0
+    for page, text in TEXTS.items():
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (ROOT / page).parent / path if path else ROOT / page
+            assert file.exists(), f"{page}: a link to {target}, which does not exist"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", file.read_text(), re.M)
+                assert anchor in {slug(h) for h in headings}, (
+                    f"{page}: a link to {target}, a heading {file.name} does not have")
+            checked += 1
+    assert checked >= 20

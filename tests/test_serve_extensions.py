@@ -110,3 +110,12 @@ def test_tritons_extensions_with_tritonclient_across_two_workers(built):
     assert first["inference_stats"]["success"]["ns"] > 0 and first["last_inference"] > 0
     assert {"binary_tensor_data", "model_configuration", "statistics",
             "model_repository"} <= set(out["extensions"])
+
+
+def test_the_repository_index_takes_an_empty_body_or_an_object(server):
+    assert [m["name"] for m in call(server, "POST", "/v2/repository/index", {"ready": True})[1]] \
+        == ["float", "quantized"]
+    assert call(server, "POST", "/v2/repository/index", [None, None])[:2] == (
+        400, {"error": "request body: expected an object, got an array"})
+    assert call(server, "POST", "/v2/repository/index", {"ready": 1})[:2] == (
+        400, {"error": "request body: expected 'ready', true or false, got a number"})

@@ -180,7 +180,10 @@ def test_bad_requests_get_the_status_and_the_cli_s_words(server, case):
         "text/csv" if case == "mlflow csv text" else "application/json")
     got, out, headers = call(server, "POST", path, body, content_type)
     # /invocations answers in MLflow's shape, which MLflow's clients read
-    shape = ({"error_code": "BAD_REQUEST", "message": message} if path == "/invocations"
+    # with MLflow's code for what the client must change (from mlflow.protos.databricks_pb2)
+    code = {415: "INVALID_PARAMETER_VALUE", 413: "MAX_READ_SIZE_EXCEEDED"}.get(status,
+                                                                              "BAD_REQUEST")
+    shape = ({"error_code": code, "message": message} if path == "/invocations"
              else {"error": message})
     assert (got, out) == (status, shape)
     if status == 405:

@@ -76,7 +76,7 @@ def test_sagemaker_csv_with_and_without_a_header_and_each_accept(server, built):
     assert json.loads(data) == {"predictions": want}
     status, data, h = exchange(server, "POST", "/invocations", bare.encode(),
                           {"Content-Type": "text/csv", "Accept": "application/x-protobuf"})
-    assert (status, json.loads(data)) == (406, {"error_code": "BAD_REQUEST", "message": (
+    assert (status, json.loads(data)) == (406, {"error_code": "NOT_IMPLEMENTED", "message": (
         "Accept 'application/x-protobuf' cannot be answered here; expected application/json, "
         "text/csv or application/jsonlines")})
 

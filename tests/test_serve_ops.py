@@ -247,7 +247,7 @@ def test_a_flag_wins_over_the_environment(built):
     try:
         status, out, _ = call((f"127.0.0.1:{port}",), "POST", "/invocations", "x" * 101,
                               "text/csv")
-        assert (status, out) == (413, {"error_code": "BAD_REQUEST", "message": "a body of 101 "
+        assert (status, out) == (413, {"error_code": "MAX_READ_SIZE_EXCEEDED", "message": "a body of 101 "
                                        "bytes; the limit is 100 (--max-body)"})
     finally:
         assert stop(proc)[0] == 0

@@ -8,6 +8,7 @@ writes to the log and the metrics' files (tests/bench/micro.py measures the diff
 """
 import asyncio
 import gzip
+import re
 import sys
 import time
 
@@ -108,12 +109,20 @@ class App:
                     return route
                 allowed += [route.method, "HEAD"] if route.method == "GET" else [route.method]
         if not allowed:
-            raise HTTPError(404, f"no such path {request.path[:200]!r}; expected {PATHS}")
+            raise HTTPError(404, f"no such path {request.path[:200]!r}; expected "
+                                 f"{self.paths_like(request.path)}")
         allow = [(b"allow", ", ".join(allowed + ["OPTIONS"]).encode())]
         if request.method == "OPTIONS":
             return options_route(allow)
         raise HTTPError(405, f"{request.method} is not allowed on {escaped(request.path)}; "
                              f"expected {', '.join(allowed)}", allow)
+
+    def paths_like(self, path):
+        """The routes under the first segment of ``path`` ("/v2/..."), or every family."""
+        prefix = "/" + path.split("/")[1] + "/" if path.count("/") > 1 else None
+        under = sorted({template(r.pattern) for r in self.routes
+                        if prefix and r.pattern.pattern.startswith(prefix)})
+        return ", ".join(under) if under else PATHS
 
     def flush_at_turn_end(self):
         """Schedule flush once a turn of the event loop, at its end."""
@@ -129,10 +138,17 @@ class App:
             self.metrics.flush()
 
 
+def template(pattern):
+    """A route's path as people write it: /v2/models/{name}[/versions/{version}]/infer."""
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.pattern)
+    return re.sub(r"\(\?:([^)]*)\)\?", r"[\1]", text)
+
+
 def refusal(route, status, error, headers=()):
     """The Response of a refused request, in the body its route's protocol uses."""
     protocol = route.protocol if route else ops
-    return Response(protocol.error_body(str(error)), status=status, headers=list(headers))
+    return Response(protocol.error_body(str(error), status), status=status,
+                    headers=list(headers))
 
 
 def options_route(allow):

@@ -20,7 +20,7 @@ NAME = "kserve-v1"
 BODY = "request body"
 
 
-def error_body(message):
+def error_body(message, status):
     return {"error": message}
 
 

@@ -29,8 +29,15 @@ ANSWER_KINDS = {"application/json": "application/json", "text/csv": "text/csv",
                 "application/*": "application/json", "text/*": "text/csv"}
 
 
-def error_body(message):
-    return {"error_code": "BAD_REQUEST", "message": message}
+# MLflow's error codes (mlflow.protos.databricks_pb2), by what the client must change
+ERROR_CODES = {404: "ENDPOINT_NOT_FOUND", 405: "ENDPOINT_NOT_FOUND",
+               406: "NOT_IMPLEMENTED",  # an Accept this server cannot answer in
+               408: "DEADLINE_EXCEEDED", 413: "MAX_READ_SIZE_EXCEEDED",
+               415: "INVALID_PARAMETER_VALUE"}  # the Content-Type or Content-Encoding
+
+
+def error_body(message, status):
+    return {"error_code": ERROR_CODES.get(status, "BAD_REQUEST"), "message": message}
 
 
 class Scoring:

@@ -20,7 +20,7 @@ HEADER_LENGTH = b"inference-header-content-length"
 DIGITS = re.compile(r"[0-9]{1,20}")  # ASCII digits only: int() takes others too
 
 
-def error_body(message):
+def error_body(message, status):
     return {"error": message}
 
 

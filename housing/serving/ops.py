@@ -9,7 +9,7 @@ from .http import HTTPError, Response
 NAME = "ops"
 
 
-def error_body(message):
+def error_body(message, status):
     return {"error": message}
 
 

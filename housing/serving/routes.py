@@ -1,7 +1,7 @@
 """The one route table: (method, path pattern, route name, protocol, handler).
 
 To add a protocol, write its module beside ``oip.py`` (its handlers, what they read, the
-answers they encode, and its ``NAME`` and ``error_body(message)``), then add its lines
+answers they encode, and its ``NAME`` and ``error_body(message, status)``), then add its lines
 here: nothing else in the server changes. Metrics are labelled from this table; a path
 matches a pattern whole, and its named groups are ``request.params``.
 """

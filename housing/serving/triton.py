@@ -9,15 +9,20 @@ Errors are the Open Inference Protocol's ``{"error": "..."}``.
 Statistics are read from the metrics every worker writes, so they are true whichever
 worker answers.
 """
+from ..cli import UserError
 from ..config import TARGET
+from ..readers import jsondoc
+from ..readers.values import type_name
 from .http import HTTPError, Response
-from .oip_tensors import INPUT
+from .oip_tensors import INPUT, field
+
+BODY = "request body"
 
 NAME = "oip"
 EXTENSIONS = ["model_configuration", "statistics", "model_repository"]
 
 
-def error_body(message):
+def error_body(message, status):
     return {"error": message}
 
 
@@ -54,5 +59,13 @@ class Triton:
             "batch_stats": []}]})
 
     def repository_index(self, request):
+        """Every model; the body is empty, or an object whose optional 'ready' is true or
+        false (every model served is ready)."""
+        if request.body.strip():
+            request.expect_kind("application/json", "")
+            body = jsondoc.parse_json(request.body, BODY)
+            if not isinstance(body, dict):
+                raise UserError(f"{BODY}: expected an object, got {type_name(body)}")
+            field(body, "ready", bool, BODY)
         return Response([{"name": name, "version": self.served.versions[name],
                           "state": "READY"} for name in self.served.models])
