@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from pathlib import Path
 
 from housing.config import ROOT
 
@@ -49,6 +50,20 @@ def copy_repo(dest):
     return dest
 
 
+def wait_answering(url, proc, log, seconds=10):
+    """Wait until ``url`` answers; an AssertionError with the end of ``log`` (a path) when
+    ``proc`` exits first or ``seconds`` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                f"{url} did not answer: " + Path(log).read_text()[-3000:])
+            time.sleep(0.1)
+
+
 @contextmanager
 def serving(cwd, log, *options):
     """``housing serve`` of the models under ``cwd`` on a free port, ready: yields the port,
@@ -59,13 +74,7 @@ def serving(cwd, log, *options):
         proc = subprocess.Popen([sys.executable, "-m", "housing", "serve", "--port", str(port),
                                  *options], cwd=cwd, env=plain_env(), stdout=out, stderr=out)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None, open(log).read()
-                time.sleep(0.1)
+        wait_answering(f"http://127.0.0.1:{port}/v2/health/ready", proc, log)
         yield port
     finally:
         proc.terminate()

@@ -1,5 +1,6 @@
 """What the serving tests share: a live server on a free local port, requests to it, and
 the references its answers are checked against."""
+import asyncio
 import http.client
 import json
 import signal
@@ -13,6 +14,9 @@ import urllib.request
 import numpy as np
 
 from housing import store
+from housing.serving.app import App
+from housing.serving.log import AccessLog
+from housing.serving.models import Served
 from housing.config import FEATURES, ROOT
 from repo import plain_env
 
@@ -162,3 +166,35 @@ def binary_request(X, datatype, outputs=True):
     head = json.dumps(head).encode()
     return head + data.tobytes(), {"Inference-Header-Content-Length": str(len(head)),
                                    "Content-Type": "application/octet-stream"}
+
+
+class Answer:
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def json(self):
+        return json.loads(self.body)
+
+
+def in_process_app(built, log):
+    """The ASGI app of both built models, in this process, logging to ``log``."""
+    served = Served.load([f"{k}={built[k]}" for k in ("float", "quantized")], "quantized")
+    return App(served, AccessLog(log), max_body=1 << 20, body_timeout=5)
+
+
+def asgi(app, method, path, body=b"", headers=()):
+    """The Answer of one request to the ASGI app, in this process."""
+    scope = {"type": "http", "method": method, "path": path, "client": ("127.0.0.1", 1),
+             "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers]}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+    asyncio.run(app(scope, receive, send))
+    return Answer(sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"])

@@ -1,6 +1,5 @@
 """Requests and inputs found by a hostile pass: each is one clear 4xx or one line, never a
 500, a traceback, a wrong answer or a stalled server. The ASGI app runs in this process."""
-import asyncio
 import gzip
 import io
 import json
@@ -17,36 +16,11 @@ from housing.serving.log import AccessLog
 from housing.serving.metrics import Metrics, folder
 from housing.serving.models import Served
 from helpers import ROWS, formula, run_predict
+from serving import asgi, in_process_app
 from tools import smoke_client
 
 CSV = (",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in ROWS.tolist())
        + "\n").encode()
-
-
-class Answer:
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
-
-    @property
-    def json(self):
-        return json.loads(self.body)
-
-
-def asgi(app, method, path, body=b"", headers=()):
-    """The Answer of one request to the ASGI app, in this process."""
-    scope = {"type": "http", "method": method, "path": path, "client": ("127.0.0.1", 1),
-             "headers": [(k.lower().encode(), v.encode("latin-1")) for k, v in headers]}
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-    asyncio.run(app(scope, receive, send))
-    return Answer(sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"])
 
 
 @pytest.fixture
@@ -56,8 +30,7 @@ def log():
 
 @pytest.fixture
 def app(built, log):
-    served = Served.load([f"{k}={built[k]}" for k in ("float", "quantized")], "quantized")
-    return App(served, AccessLog(log), max_body=1 << 20, body_timeout=5)
+    return in_process_app(built, log)
 
 
 def infer_body(X=ROWS):

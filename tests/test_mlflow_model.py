@@ -3,7 +3,6 @@ housing predict's answers. MLflow runs in .venv-engines (make engines); without 
 MLflow tests skip, saying why."""
 import json
 import subprocess
-import time
 import urllib.request
 
 import numpy as np
@@ -13,7 +12,7 @@ from housing import mlflow, splitfile
 from housing.config import FEATURES, ROOT
 
 from helpers import run_predict
-from repo import free_port, plain_env
+from repo import free_port, plain_env, wait_answering
 
 ENGINES = ROOT / ".venv-engines" / "bin" / "python"
 HAS_MLFLOW = ENGINES.exists() and subprocess.run(
@@ -83,15 +82,7 @@ def test_mlflow_models_serve_answers_as_housing_predict(folders, capsys, monkeyp
                                 stdout=log, stderr=log, cwd=tmp_path,
                                 env=dict(plain_env(), PATH=f"{ENGINES.parent}:{plain_env()['PATH']}"))
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/ping", timeout=1)
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, (
-                    (tmp_path / "log").read_text()[-3000:])
-                time.sleep(0.5)
+        wait_answering(f"http://127.0.0.1:{port}/ping", proc, tmp_path / "log", seconds=120)
         body = json.dumps({"dataframe_split": {"columns": list(FEATURES),
                                                "data": [list(r) for r in
                                                         [[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55,

@@ -1,7 +1,6 @@
 """Generated inputs (hypothesis) for the readers and both protocols: whatever arrives, the
 only failure is the project's own one-line UserError (a 4xx over HTTP, never a 500, and
 every response strict JSON); and valid rows get the same predictions by every route."""
-import asyncio
 import io
 import json
 
@@ -15,9 +14,7 @@ from housing.readers import values as value_checks
 from housing.cli import UserError
 from housing.config import FEATURES
 from housing.model import rows_outside
-from housing.serving.app import App
-from housing.serving.log import AccessLog
-from housing.serving.models import Served
+from serving import asgi as in_process, in_process_app
 
 from helpers import run_predict
 
@@ -50,23 +47,14 @@ def no_constants(name):
 
 def asgi(app, method, path, body=b"", content_type="application/json"):
     """(status, parsed JSON body) of one request to the ASGI app, in this process."""
-    scope = {"type": "http", "method": method, "path": path, "headers": [
-        (b"content-type", content_type.encode()), (b"content-length", b"%d" % len(body))]}
-    sent = []
-
-    async def receive():
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], json.loads(sent[1]["body"], parse_constant=no_constants)
+    answer = in_process(app, method, path, body, [("Content-Type", content_type),
+                                                  ("Content-Length", str(len(body)))])
+    return answer.status, json.loads(answer.body, parse_constant=no_constants)
 
 
 @pytest.fixture(scope="module")
 def app(built):
-    served = Served.load([f"{k}={built[k]}" for k in ("float", "quantized")], "quantized")
-    return App(served, AccessLog(io.StringIO()), max_body=1 << 20, body_timeout=5)
+    return in_process_app(built, io.StringIO())
 
 
 def refused_cleanly(status, answer):

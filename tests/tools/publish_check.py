@@ -12,12 +12,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for repo
-from repo import free_port, plain_env  # noqa: E402
+from repo import free_port, plain_env, wait_answering  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """version: 0.1
@@ -57,16 +55,8 @@ def main(argv=None):
         log = open(Path(tmp) / "registry.log", "w")
         registry = subprocess.Popen([registry_bin, "serve", str(config)], stdout=log, stderr=log)
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=1)
-                    break
-                except OSError:
-                    if registry.poll() is not None or time.monotonic() > deadline:
-                        sys.exit("publish-check: the registry did not start: "
-                                 + (Path(tmp) / "registry.log").read_text()[-2000:])
-                    time.sleep(0.2)
+            wait_answering(f"http://127.0.0.1:{port}/v2/", registry, Path(tmp) / "registry.log",
+                           seconds=30)
             check(args, f"127.0.0.1:{port}/housing")
         finally:
             registry.terminate()
