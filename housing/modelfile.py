@@ -127,7 +127,8 @@ def decode(payload, method, symmetric, bits, n):
     parts = {}
     at = 0
     for name, size in fields:
-        parts[name], at = payload[at:at + size], at + size
+        parts[name] = payload[at:at + size]
+        at += size
     scale = np.frombuffer(parts["scale"], "<f4")[0]
     intercept = np.frombuffer(parts["intercept"], "<f4")[0]
     if symmetric:
