@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from housing import data, export, integer, splitfile, store
-from housing.config import ROOT
+from housing.config import FEATURES, ROOT
 
 from helpers import run_predict
 
@@ -140,3 +140,21 @@ def test_the_edge_program_has_the_clis_rules_and_messages(exported, built, text,
     err = "".join(line for line in err.splitlines(True) if "error" in line)
     assert rc in (0, 2)
     assert edge(exported, text) == (rc, out, err.replace("housing predict", "housing-edge"))
+
+
+def test_the_c_example_of_the_docs_compiles_as_shown_and_prints_predict_integers_value(
+        exported, built, tmp_path, capsys, monkeypatch):
+    page = (ROOT / "docs" / "kernel.md").read_text()
+    example = page.split("```c\n")[1].split("```")[0]
+    command = re.search(r"/\* example\.c: (cc .+) \*/", example).group(1)
+    (tmp_path / "example.c").write_text(example)
+    (tmp_path / "artifacts").mkdir()
+    (tmp_path / "artifacts" / "c").symlink_to(exported)
+    subprocess.run(command.replace("cc ", f"{CC} -Wall -Werror ", 1), shell=True, cwd=tmp_path,
+                   check=True)
+    printed = subprocess.run([tmp_path / "example"], capture_output=True, text=True,
+                             check=True).stdout
+    row = "8.3252,41.0,6.98,1.02,322.0,2.55,37.88,-122.23"
+    text = f"{','.join(FEATURES)}\n{row}\n"
+    rc, out, _ = run_predict(capsys, monkeypatch, built["quantized"], text.encode(), "--integer")
+    assert rc == 0 and printed == f"{float(out):f}\n"

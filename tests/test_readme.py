@@ -158,3 +158,27 @@ def test_every_relative_link_resolves():
                     f"{page}: a link to {target}, a heading {file.name} does not have")
             checked += 1
     assert checked >= 20
+
+
+CLIENT_ENVS = {"tritonclient": ".venv-clients", "kserve": ".venv-clients",
+               "mlflow": ".venv-codecs"}
+SNIPPETS = [(page, block) for page, text in TEXTS.items()
+            for block in re.findall(r"```python\n(.*?)```", text, re.S)]
+
+
+@pytest.mark.parametrize("page, snippet", SNIPPETS,
+                         ids=[f"{page.stem}-{i}" for i, (page, _) in enumerate(SNIPPETS)])
+def test_each_python_snippet_runs_as_shown_and_prints_its_comment(server, page, snippet):
+    """Complete as shown: run whole, against a real server, in the environment of the
+    client it imports; what it prints is the comment on its print line."""
+    client = next(name for name in CLIENT_ENVS if re.search(rf"^(from|import) {name}\b",
+                                                             snippet, re.M))
+    python = ROOT / CLIENT_ENVS[client] / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"{client} is not installed: make clients")
+    shown = re.findall(r"^\s*print\(.*\)\s+# (.+)$", snippet, re.M)
+    run = subprocess.run([python, "-c", snippet.replace("127.0.0.1:8080",
+                                                        f"127.0.0.1:{server}")],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert shown and run.stdout.splitlines() == shown
