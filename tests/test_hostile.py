@@ -200,3 +200,13 @@ def test_an_unknown_path_under_v2_names_the_routes_there(app):
         "/v2/models/{name}[/versions/{version}]/infer, "
         "/v2/models/{name}[/versions/{version}]/ready, "
         "/v2/models/{name}[/versions/{version}]/stats, /v2/repository/index")})
+
+
+@pytest.mark.parametrize("literal, shown", [
+    ("1e400", "'1e400'"), ("-2.5E+999", "'-2.5E+999'"), ("1" * 30 + "e300", "'" + "1" * 30 + "e300'"),
+    ("9" * 400 + ".5", "a number beyond float64's range")])
+def test_a_json_number_that_overflows_is_quoted_as_sent(app, literal, shown):
+    body = infer_body().replace(b"8.3252", literal.encode(), 1)
+    answer = asgi(app, "POST", "/v2/models/float/infer", body, JSON)
+    assert (answer.status, answer.json) == (400, {
+        "error": f"input 'features', row 1, column 'MedInc': {shown} overflows to infinity"})

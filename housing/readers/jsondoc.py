@@ -4,14 +4,16 @@ the standard library's ``json``, up to MAX_DOCUMENT bytes. Also the JSON parsing
 records reading that JSON Lines and the protocols share."""
 import itertools
 import json
+import math
 import operator
+import re
 
 import numpy as np
 
 from ..cli import UserError
 from .chunk import Chunk, Table, one_at_a_time
 from .columns import match_columns
-from .values import number, type_name
+from .values import Overflowing, number, type_name
 
 MAX_DOCUMENT = 16 << 20  # bytes of a JSON document; JSON Lines have no limit
 CHUNK = 16384  # records per Chunk
@@ -27,7 +29,20 @@ def first_digits(text):
     return int(text[:401])
 
 
+def literal_float(text):
+    """A JSON number as a float, or an Overflowing one that keeps the text sent."""
+    value = float(text)
+    return Overflowing(text) if math.isinf(value) else value
+
+
 DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_int=first_digits)
+# A number written with an exponent of three digits may overflow: a document that holds
+# one is decoded with literal_float, which keeps its text for the message; the others keep
+# json's own float parsing, which is faster. (A number of 309 digits and no exponent
+# overflows too; its message says so without quoting it.)
+MAY_OVERFLOW = re.compile(r"[eE][+-]?[0-9]{3}")
+CAREFUL_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_int=first_digits,
+                                   parse_float=literal_float)
 
 
 def parse_json(data, where):
@@ -35,7 +50,8 @@ def parse_json(data, where):
     the infinities, which JSON lacks, are refused, as is nesting past Python's limit."""
     try:
         text = data if isinstance(data, str) else str(data, "utf-8").removeprefix("\ufeff")
-        return DECODER.decode(text)  # a byte-order mark is dropped, as Excel writes one
+        decoder = CAREFUL_DECODER if MAY_OVERFLOW.search(text) else DECODER
+        return decoder.decode(text)  # a byte-order mark is dropped, as Excel writes one
     except UnicodeDecodeError as e:
         raise UserError(f"{where}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at "
                         f"position {e.start + 1}") from None

@@ -15,6 +15,15 @@ LIMITS = {"FP64": 1.7976931348623157e308, "FP32": 3.4028234663852886e38,
           "INT64": 2 ** 63, "INT32": 2 ** 31}
 
 
+class Overflowing(float):
+    """A JSON number past float64's range (infinity), with the text that was sent."""
+
+    def __new__(cls, text):
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
+
+
 def shown(text):
     """How a value reads in a message: quoted (escapes for anything unprintable), cut short."""
     return repr(text if len(text) <= 40 else text[:37] + "...")
@@ -42,6 +51,8 @@ def number(value, where, datatype=None):
             raise UserError(f"{where}: expected {want}, got {shown(text)}")
         x = float(text)
         text = shown(text)
+    elif type(value) is Overflowing:
+        raise UserError(f"{where}: {shown(value.text)} overflows to infinity")
     elif type(value) is int or (type(value) is float and not integer):
         text = repr(value) if type(value) is float else shown(str(value))
         try:
@@ -55,6 +66,8 @@ def number(value, where, datatype=None):
     low = -LIMITS[dtype]
     high = LIMITS[dtype] - integer  # an INT's top: one below 2**bits
     if not low <= (value if integer else x) <= high:
+        if text in ("inf", "-inf"):  # a JSON number whose text was not kept
+            text = "a number beyond float64's range"
         if dtype == "FP64":
             raise UserError(f"{where}: {text} overflows to infinity")
         raise UserError(f"{where}: {text} is outside {dtype}'s range, {low:g} to {high:g}")
