@@ -1,6 +1,9 @@
 """The models a server serves: loaded and checked once, before it starts, by name."""
 import hashlib
 from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
 
 from .. import store
 from ..cli import UserError
@@ -8,12 +11,10 @@ from ..model import checked_predict, rows_outside
 from .http import HTTPError
 
 
-class Prediction:
+class Prediction(NamedTuple):
     """Predictions of every row of a chunk, and how many rows lay outside the training range."""
-
-    def __init__(self, y, outside):
-        self.y = y
-        self.outside = outside
+    y: np.ndarray
+    outside: int
 
 
 class Served:

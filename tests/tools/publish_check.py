@@ -7,7 +7,6 @@ compared with housing predict's, byte for byte. The registry is stopped at the e
         --model artifacts/models/quantized.npz
 """
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -96,5 +95,4 @@ def check(args, repository):
 
 
 if __name__ == "__main__":
-    os.environ.pop("MAKEFLAGS", None)
     sys.exit(main())
