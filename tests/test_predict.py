@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from housing.readers import csvfile, jsondoc
+from housing.readers import jsondoc
 from housing import predict as p
 from housing import store
 from housing.config import FEATURES, ROOT
@@ -159,19 +159,6 @@ def test_bad_arguments_get_one_line(capsys, monkeypatch, built, argv, message):
     argv = ["--model", "float.npz"] + argv if argv[0] != "--model" else argv
     assert p.main(argv) == 2
     assert capsys.readouterr().err == f"housing predict: error: {message}\n"
-
-
-def test_fast_parser_agrees_with_exact_parser():
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(500, 8)) * 10.0 ** rng.integers(-5, 6, size=(500, 8))
-    lines = [",".join(f"{v:.{rng.integers(1, 18)}g}" for v in row) for row in X]
-    columns = csvfile.header(HEADER, FEATURES, "t")
-    fast = csvfile.block(lines, 2, columns, "t")
-    exact = csvfile.block(lines + [""], 2, columns, "t")  # a blank line: line by line
-    assert fast.X.shape == (500, 8) and fast.nos == exact.nos == list(range(2, 502))
-    np.testing.assert_array_equal(fast.X, exact.X)
-    np.testing.assert_array_equal(fast.X, np.array([[float(v) for v in line.split(",")]
-                                                    for line in lines]))
 
 
 def reference_parse(data):

@@ -1,14 +1,18 @@
 """CSV read by predict: pandas' files, blocks and lines, gzip by its content."""
+import csv
 import io
 import json
+import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from housing import predict as p
 from housing import readers
 from housing.readers import lines
-from housing.readers.chunk import all_rows
+from housing.readers.chunk import BadRow, Chunk, all_rows, merge
 from housing.config import FEATURES
 
 from helpers import ROWS, formula, pandas_csv, run_predict, values
@@ -87,3 +91,125 @@ def test_gzip_is_told_by_content_and_damage_is_one_line(capsys, monkeypatch, bui
     assert (rc, err.splitlines()[-1]) == (2, "housing predict: error: <stdin>: not valid gzip "
                                              "data (Compressed file ended before the "
                                              "end-of-stream marker was reached)")
+
+
+def read_lines(lines, source="t", header=",".join(FEATURES)):
+    """Every row of ``lines`` under ``header``, as --skip-invalid reads them:
+    (X, the numbers of its rows, the BadRows)."""
+    text = "\n".join([header, *lines]) + "\n"
+    merged = list(readers.read(io.BytesIO(text.encode()), FEATURES, source, "csv").chunks)
+    X = np.vstack([chunk.X for chunk in merged])
+    return X, [no for chunk in merged for no in chunk.nos], [b for c in merged for b in c.bad]
+
+
+def reference_row(line):
+    """The values of one line as the CLI promises to read them, by the csv module and
+    float(): 8 fields, each ASCII decimal text (spaces around it are fine) and finite;
+    None for a line that must be refused."""
+    if "\0" in line:
+        return None
+    try:
+        fields = next(csv.reader([line]))
+    except csv.Error:
+        return None
+    if len(fields) != len(FEATURES):
+        return None
+    texts = [field.strip() for field in fields]
+    if not all(text.isascii() and "_" not in text for text in texts):
+        return None
+    try:
+        row = [float(text) for text in texts]
+    except ValueError:
+        return None
+    return row if all(map(math.isfinite, row)) else None
+
+
+GOOD = [",".join(map(repr, row)) for row in np.random.default_rng(3).normal(
+    size=(40, 8)).round(6).tolist()]
+FIELD = st.text(alphabet=' \t\r\0"\',;.+-eE0123456789_xnaifNAIF\xa0\x1c\u0663', max_size=8) \
+    | st.sampled_from(["inf", "-Infinity", "nan", "1e999", "1_0", "\u0663", " 1.5 ", '"2.5"',
+                       '"1,5"', "", "  ", "1\r", '"1\r"', "0x1p3", "1e5", ".5", "5.", "+-1"])
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(field=FIELD, column=st.integers(0, 7), position=st.integers(0, 40))
+def test_a_line_is_read_as_the_reference_reads_it_wherever_it_stands(field, column, position):
+    # numpy reads every value; a refused run is cut down to its refused lines, so the odd
+    # line's neighbours, and where it stands, change nothing
+    fields = GOOD[0].split(",")
+    fields[column] = field
+    odd = ",".join(fields)
+    lines = GOOD[:position] + [odd] + GOOD[position:]
+    X, nos, bad = read_lines(lines)
+    alone_X, _, alone_bad = read_lines([odd])
+    good = np.array([[float(v) for v in line.split(",")] for line in GOOD])
+    expected = reference_row(odd)
+    odd_no = position + 2
+    if expected is None:
+        assert [b.no for b in bad] == [odd_no] and len(bad[0].message.splitlines()) == 1
+        assert bad[0].message.startswith(f"t, line {odd_no}") and alone_X.shape == (0, 8)
+        np.testing.assert_array_equal(X, good)
+        assert [b.message for b in alone_bad] == [bad[0].message.replace(
+            f"line {odd_no}", "line 2")]
+    else:
+        assert bad == [] and alone_bad == [] and nos == list(range(2, 43))
+        np.testing.assert_array_equal(X, np.insert(good, position, expected, axis=0))
+        np.testing.assert_array_equal(alone_X, [expected])
+
+
+@pytest.mark.parametrize("line, message", [
+    ("1\r,2,3,4,5,6,7,8", "t, line 2: expected one row per line, found a carriage return "
+                          "inside it"),
+    ("1,2,3\0,4,5,6,7,8", "t, line 2: expected text, found a NUL byte"),
+    ("1,2,3,4,5,6,7", "t, line 2: expected 8 comma-separated values, got 7"),
+    ('1,2,3,4,5,6,7,"8 x"', "t, line 2, column 'Longitude': expected a number, got '8 x'"),
+    ("1,2,3,4,5,6,7,1e999", "t, line 2, column 'Longitude': '1e999' overflows to infinity"),
+])
+def test_a_refused_line_is_named_with_what_is_wrong(line, message):
+    X, nos, bad = read_lines([line])
+    assert [b.message for b in bad] == [message]
+
+
+def test_a_line_with_a_value_too_many_is_refused_though_that_column_is_not_read():
+    X, nos, bad = read_lines(["a," + GOOD[0], "b," + GOOD[1] + ",c", '"c,d",' + GOOD[2]],
+                             header="note," + ",".join(FEATURES))
+    assert nos == [2, 4] and [b.message for b in bad] == [
+        "t, line 3: expected 9 comma-separated values, got 10"]
+
+
+def test_numpy_reads_each_value_as_float_does():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 8)) * 10.0 ** rng.integers(-5, 6, size=(500, 8))
+    lines = [",".join(f"{v:.{rng.integers(1, 18)}g}" for v in row) for row in X]
+    X, nos, bad = read_lines(lines)
+    assert nos == list(range(2, 502)) and bad == []
+    np.testing.assert_array_equal(X, [[float(v) for v in line.split(",")] for line in lines])
+
+
+def test_a_block_is_cut_at_its_first_bad_row_so_the_rest_can_go_unread():
+    lines = GOOD[:10]
+    lines[2] = lines[6] = "x"
+    text = "\n".join([",".join(FEATURES), *lines, ""]).encode()
+    chunks = readers.read(io.BytesIO(text), FEATURES, "t", "csv").chunks
+    first = next(chunks)
+    assert (first.nos, [b.no for b in first.bad]) == ([2, 3], [4])
+    rest = next(chunks)
+    assert (rest.nos, [b.no for b in rest.bad]) == ([5, 6, 7, 9, 10, 11], [8])
+    assert list(chunks) == []
+
+
+def test_merge_reads_no_chunk_past_the_first_with_a_bad_row():
+    def chunks():
+        yield Chunk(np.ones((1, 8)), [2], str)
+        yield Chunk(np.ones((0, 8)), [], str, bad=[BadRow(3, "t, line 3: bad")])
+        raise AssertionError("read past the first bad row")
+    merged = merge(chunks())
+    assert (merged.nos, merged.bad) == ([2], [BadRow(3, "t, line 3: bad")])
+
+
+def test_a_quoted_field_may_be_as_long_as_a_line(capsys, monkeypatch, built):
+    # the csv module's own limit is 128 KiB
+    note = "n" * 200_000
+    data = ("id," + ",".join(FEATURES) + "\n" + f'"{note}",' + GOOD[0] + "\n").encode()
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], data, "--id", "id")
+    assert (rc, out.splitlines()[1].split(",")[0]) == (0, note)

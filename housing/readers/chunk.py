@@ -1,6 +1,5 @@
 """What every reader yields: Chunks of consecutive rows, the rows it could not read kept
 in their place as BadRows."""
-import csv
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
@@ -65,13 +64,19 @@ def bad_row_id(row, columns, id_of):
         return None
     try:
         return id_of(row)
-    except (IndexError, KeyError, TypeError, AttributeError, csv.Error):
+    except (IndexError, KeyError, TypeError, AttributeError, UserError):
         return None
 
 
 def merge(chunks):
-    """One Chunk of the Chunks a reader yields, for a table small enough to hold whole."""
-    chunks = list(chunks)
+    """One Chunk of the Chunks a reader yields, for a table small enough to hold whole.
+    It ends with the first Chunk holding a bad row: the rest is left unread."""
+    held = []
+    for chunk in chunks:
+        held.append(chunk)
+        if chunk.bad:
+            break
+    chunks = held
     ids = None if chunks[0].ids is None else [i for c in chunks for i in c.ids]
     return Chunk(np.vstack([c.X for c in chunks]), [n for c in chunks for n in c.nos],
                  chunks[0].where, ids, [b for c in chunks for b in c.bad])

@@ -9,6 +9,8 @@ micro-optimization earns its place in housing/ at a gain of 10 % or more:
 - predict of 1 and 8 rows: sums in Python floats (model.predict below SMALL rows) against
   numpy's column loop (what it does above SMALL);
 - rows_outside of 1 row: Python comparisons against numpy's reductions;
+- a CSV block of 12,000 lines numpy refuses, every one: a refused run cut in
+  csvfile.PIECES against halved;
 - one-row infers through the ASGI app, 64 at a time on one event loop:
   - the body deadline kept by one watch a loop against asyncio.timeout per request;
   - log lines and metrics written once a turn of the loop against once a request.
@@ -26,8 +28,9 @@ import numpy as np
 
 from housing import store
 from housing.cli import Parser, command, count
-from housing.config import FLOAT_MODEL, QUANTIZED_MODEL
+from housing.config import FEATURES, FLOAT_MODEL, QUANTIZED_MODEL
 from housing.model import SMALL, outside, predict, rows_outside
+from housing.readers import csvfile
 from housing.serving.app import App
 from housing.serving.body import BodyReader
 from housing.serving.http import HTTPError
@@ -100,6 +103,18 @@ def requests_per_second(app, body, total):
     return total / (time.perf_counter() - start)
 
 
+def refused_block_seconds(pieces, repeat, rows=12_000):
+    """Median seconds to read a block of ``rows`` lines that numpy refuses, each alone."""
+    columns = csvfile.header(",".join(FEATURES), FEATURES, "t")
+    lines = ["NA," + ",".join(map(repr, ROW[1:]))] * rows
+    nos = range(2, 2 + rows)
+
+    def read():
+        parts = list(csvfile.read_runs(lines, nos, columns, "t", pieces))
+        assert len(parts) == rows  # every line a BadRow
+    return statistics.median(timeit.repeat(read, number=1, repeat=repeat))
+
+
 def median_rates(makers, body, repeat, total=12800):
     """{name: median requests/s} of the apps ``makers`` makes, measured taking turns so
     that the machine's drift falls on each alike."""
@@ -137,6 +152,11 @@ def main(argv=None) -> int:
     plain = per_call(lambda: numpy_rows_outside(model, X), args.repeat)
     print(f"micro: rows_outside, 1 row: Python {ours * 1e6:.2f} us, numpy {plain * 1e6:.2f} us: "
           f"gain {gain(ours, plain)}")
+
+    ours = refused_block_seconds(csvfile.PIECES, args.repeat)
+    plain = refused_block_seconds(2, args.repeat)
+    print(f"micro: CSV block of 12,000 refused lines: cut in {csvfile.PIECES} "
+          f"{ours * 1e3:.0f} ms, halved {plain * 1e3:.0f} ms: gain {gain(ours, plain)}")
 
     specs = [f"float={FLOAT_MODEL}", f"quantized={args.model}"]
     served = Served.load(specs, "quantized")
