@@ -7,6 +7,8 @@ Prints, each as the median of ``--repeat`` runs measured here and now:
 - predict over ``--rows`` rows of CSV, then of JSON Lines: rows per second, peak memory
   (the child's max RSS), when the first prediction came out (it streams), against
   pandas + a joblib-loaded scikit-learn model (tests/baseline/predict_pandas.py);
+- predict --skip-invalid over ``--rows`` rows of CSV, one in 100 refused, against the
+  same rows all good;
 - cold start: ``python -m housing predict`` on 5 rows, against the usual script that
   loads a joblib model into scikit-learn (tests/baseline/predict.py);
 - ``make all`` from clean artifacts in a copy of the repo, against the usual two
@@ -31,29 +33,31 @@ from housing.config import FEATURES, QUANTIZED_MODEL, SPLIT
 from repo import BASELINE, copy_repo, plain_env
 
 
-def run(argv, stdin=None, cwd=None):
+def run(argv, stdin=None, cwd=None, exit_codes=(0,)):
     """Run a command; returns (seconds, peak RSS in MB, seconds to first output byte)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, cwd=cwd,
-                            stderr=subprocess.PIPE, env=plain_env())
-    first = None
-    while proc.stdout.read1(1 << 16):
-        first = first or time.perf_counter() - start
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"bench: {' '.join(map(str, argv))} failed:\n{err.decode()}")
+    with tempfile.TemporaryFile() as err:  # a file: a child's stderr never fills a pipe
+        proc = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, cwd=cwd,
+                                stderr=err, env=plain_env())
+        first = None
+        while proc.stdout.read1(1 << 16):
+            first = first or time.perf_counter() - start
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in exit_codes:
+            err.seek(0)
+            raise SystemExit(f"bench: {' '.join(map(str, argv))} failed:\n"
+                             f"{err.read().decode()}")
     return time.perf_counter() - start, usage.ru_maxrss / 1024, first
 
 
-def median_of(repeat, argv, stdin_path=None, cwd=None, before=None):
+def median_of(repeat, argv, stdin_path=None, cwd=None, before=None, exit_codes=(0,)):
     results = []
     for _ in range(repeat):
         if before:
             before()
         with open(stdin_path or os.devnull, "rb") as f:
-            results.append(run(argv, stdin=f, cwd=cwd))
+            results.append(run(argv, stdin=f, cwd=cwd, exit_codes=exit_codes))
     return [statistics.median(r[i] for r in results) for i in range(3)]
 
 
@@ -90,6 +94,19 @@ def throughput(args, predict, tmp, lines, joblib_model):
               f"{args.rows / secs:,.0f} rows/s, peak {peak:.0f} MB, first prediction after "
               f"{first * 1000:.0f} ms; pandas + joblib + scikit-learn {theirs:.2f} s, peak "
               f"{their_peak:.0f} MB; {theirs / secs:.2f}x as fast")
+
+
+def bad_rows(args, predict, tmp, lines):
+    """predict --skip-invalid on CSV with one row in 100 refused (its first value 'NA'),
+    against the same rows all good: what bad rows cost."""
+    bad = [line if i % 100 else "NA," + line.split(",", 1)[1] for i, line in enumerate(lines)]
+    good_path = write_rows(tmp / "big.csv", args.rows, lines)
+    bad_path = write_rows(tmp / "bad.csv", args.rows, bad)
+    good = median_of(args.repeat, predict + ["--input", str(good_path)])[0]
+    secs = median_of(args.repeat, predict + ["--skip-invalid", "--input", str(bad_path)],
+                     exit_codes=(1,))[0]
+    print(f"bench: predict --skip-invalid, {args.rows:,} rows of CSV, one in 100 refused: "
+          f"{secs:.2f} s; all good {good:.2f} s")
 
 
 def cold_start(args, predict, tmp, lines, joblib_model):
@@ -129,6 +146,7 @@ def main(argv=None) -> int:
         subprocess.run([args.compare_python, BASELINE / "train.py", joblib_model], check=True,
                        capture_output=True, cwd=tmp)
         throughput(args, predict, tmp, lines, joblib_model)
+        bad_rows(args, predict, tmp, lines)
         cold_start(args, predict, tmp, lines, joblib_model)
         make_all(args, tmp)
     return 0
