@@ -101,8 +101,8 @@ BAD = {
     "unknown model": ("/v2/models/forest/infer", infer_body(), 404,
                       "no model named 'forest'; expected one of float, quantized"),
     "unknown path": ("/predict", infer_body(), 404,
-                     "no such path '/predict'; expected /v2/..., /v1/models/..., /invocations, "
-                     "/ping, /health, /version, /metrics or /openapi.json"),
+                     "no such path '/predict'; expected /v2/..., /invocations, /v1/..., /, "
+                     "/ping, /health, /version, /metrics, /openapi.json"),
     "wrong method": ("/v2/health/ready", infer_body(), 405,
                      "POST is not allowed on /v2/health/ready; expected GET, HEAD"),
     "content type": ("/invocations", "a,b\n", 415,

@@ -20,8 +20,6 @@ from .log import RequestIds, escaped
 from .routes import Route, table
 
 GZIP_MIN = 1024  # bytes: smaller answers are sent as they are
-PATHS = ("/v2/..., /v1/models/..., /invocations, /ping, /health, /version, /metrics or "
-         "/openapi.json")
 
 
 class App:
@@ -122,7 +120,7 @@ class App:
         prefix = "/" + path.split("/")[1] + "/" if path.count("/") > 1 else None
         under = sorted({template(r.pattern) for r in self.routes
                         if prefix and r.pattern.pattern.startswith(prefix)})
-        return ", ".join(under) if under else PATHS
+        return ", ".join(under or families(self.routes))
 
     def flush_at_turn_end(self):
         """Schedule flush once a turn of the event loop, at its end."""
@@ -142,6 +140,15 @@ def template(pattern):
     """A route's path as people write it: /v2/models/{name}[/versions/{version}]/infer."""
     text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.pattern)
     return re.sub(r"\(\?:([^)]*)\)\?", r"[\1]", text)
+
+
+def families(routes):
+    """The routes' paths cut after their first segment, in the table's order, as people
+    list them: /v2/..., /invocations, /ping."""
+    paths = [template(route.pattern) for route in routes]
+    heads = dict.fromkeys("/" + path.split("/")[1] for path in paths)
+    return [head + "/..." if any(p.startswith(head + "/") for p in paths) else head
+            for head in heads]
 
 
 def refusal(route, status, error, headers=()):
