@@ -3,9 +3,9 @@ quotes, spaces and blank lines are fine), or SageMaker's bare rows in the model'
 feature order. Read a block at a time, so memory stays flat whatever arrives.
 
 Every value is read by one parser, numpy's. A block goes to it whole; a run of lines it
-refuses is halved until each line it refuses stands alone, and ``why`` says what is
-wrong with that line. So a good line's values never depend on its neighbours, and a bad
-line costs numpy a few more calls on ever smaller runs.
+refuses is cut in PIECES until each line it refuses stands alone, and ``why`` says what
+is wrong with that line. So a good line's values never depend on its neighbours, and a
+bad line costs numpy a few more calls on ever smaller runs.
 """
 import csv
 import itertools
@@ -27,7 +27,7 @@ csv.field_size_limit(MAX_LINE)  # a quoted field may be as long as a line (csv's
 
 class Run(NamedTuple):
     """Consecutive lines numpy read: their numbers, their text, and their feature values."""
-    nos: range
+    nos: object  # a range, or a list where blank lines were left out
     lines: list
     X: np.ndarray
 
