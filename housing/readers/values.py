@@ -1,5 +1,5 @@
-"""The one check every value passes, from a CSV field, a JSON value or a protocol
-tensor's element, and how values read in messages."""
+"""The one check of a value, from a JSON value or a protocol tensor's element, and the
+words for a CSV field numpy refused; and how values read in messages."""
 import math
 import re
 
