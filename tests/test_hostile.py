@@ -162,7 +162,8 @@ def test_a_log_that_cannot_be_written_is_said_once_and_serving_goes_on(built, ca
     assert app.log.pending == []
 
 
-def test_a_deleted_metrics_folder_is_a_503_and_one_line(built, tmp_path, capsys):
+@pytest.mark.parametrize("run", ["first", "second"])  # a process may make two Metrics
+def test_a_deleted_metrics_folder_is_a_503_and_one_line(built, tmp_path, capsys, run):
     path = folder(str(tmp_path / "metrics"))
     metrics = Metrics(path)
     served = Served.load([f"float={built['float']}"], "float")

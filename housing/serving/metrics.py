@@ -59,26 +59,28 @@ class Metrics:
         self.pending = {}  # the same key -> Pending, what this turn answered
         self.active = 0  # requests in flight in this process
         self.failed = False  # the folder could not be written: counting has stopped
+        # the values live in the folder's files, which every_process reads; registry=None
+        # keeps them out of prometheus-client's global one, so a process may make two Metrics
         self.requests = p.Counter("housing_requests", "HTTP requests answered",
-                                  ["route", "model", "protocol", "status"])
+                                  ["route", "model", "protocol", "status"], registry=None)
         self.latency = p.Histogram("housing_request_duration_seconds",
                                    "Time from a request's start to its answer", ["route"],
-                                   buckets=BUCKETS)
-        self.rows = p.Counter("housing_rows_predicted", "Rows predicted", ["model"])
+                                   buckets=BUCKETS, registry=None)
+        self.rows = p.Counter("housing_rows_predicted", "Rows predicted", ["model"], registry=None)
         self.outside = p.Counter("housing_rows_outside_training_range",
                                  "Rows predicted with a feature outside the training range",
-                                 ["model"])
+                                 ["model"], registry=None)
         self.in_flight = p.Gauge("housing_requests_in_flight", "Requests being answered",
-                                 multiprocess_mode="livesum")
+                                 multiprocess_mode="livesum", registry=None)
         # per model, for Triton's statistics: the requests that ran it, and their time
         self.inferences = p.Counter("housing_inferences", "Requests that ran a model",
-                                    ["model", "outcome"])
+                                    ["model", "outcome"], registry=None)
         self.inference_seconds = p.Counter("housing_inference_seconds",
                                            "Time answering requests that ran a model",
-                                           ["model", "outcome"])
+                                           ["model", "outcome"], registry=None)
         self.last_inference = p.Gauge("housing_last_inference_timestamp_seconds",
                                       "When a model last answered", ["model"],
-                                      multiprocess_mode="max")
+                                      multiprocess_mode="max", registry=None)
 
     def started(self):
         self.active += 1
