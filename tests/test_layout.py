@@ -2,6 +2,8 @@
 cycle, one statement per line for unrelated state, and no repository path in what
 `pip install .` installs."""
 import ast
+import re
+import tokenize
 
 from repo import ROOT
 
@@ -90,3 +92,15 @@ def test_the_installed_package_reads_no_repository_path():
              if isinstance(node, ast.Constant) and isinstance(node.value, str)
              and node.value.split("/")[0] in beside]
     assert named == []
+
+
+def test_no_comment_carries_a_timing():
+    # a figure belongs to the benchmark that prints it and the docs; a comment gives the reason
+    figure = re.compile(r"\d\s*(ns|us|µs|ms|s|seconds)\b|\d(\.\d+)?x\b|\d\s*%")
+    timed = []
+    for path in MODULES:
+        with open(path, "rb") as f:
+            timed += [f"{name_of(path)}:{t.start[0]} {t.string}"
+                      for t in tokenize.tokenize(f.readline)
+                      if t.type == tokenize.COMMENT and figure.search(t.string)]
+    assert timed == []
