@@ -1,6 +1,6 @@
 """The package's shape, as the design holds it: small modules, short functions, no import
-cycle, one statement per line for unrelated state, and no repository path in what
-`pip install .` installs."""
+cycle, one statement per line for unrelated state, no timing in a comment, and no
+repository path in what `pip install .` installs."""
 import ast
 import re
 import tokenize
