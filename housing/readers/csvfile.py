@@ -32,19 +32,20 @@ class Run(NamedTuple):
     X: np.ndarray
 
 
-def split(line, where):
-    """The fields of one line, quotes read as the csv module reads them."""
+def split(line, source, no):
+    """The fields of line ``no``, quotes read as the csv module reads them."""
     if '"' not in line:
         return line.split(",")
     try:
         return next(csv.reader([line]))
     except csv.Error as e:
-        raise UserError(f"{where}: expected a line of CSV; the csv module says: {e}") from None
+        raise UserError(f"{line_at(source, no)}: expected a line of CSV; the csv module "
+                        f"says: {e}") from None
 
 
-def id_field(line, columns, where=""):
-    """The ``--id`` value of a line."""
-    return split(line, where)[columns.id_index].strip()
+def id_field(line, columns, source, no):
+    """The ``--id`` value of line ``no``."""
+    return split(line, source, no)[columns.id_index].strip()
 
 
 def read(stream, features, source, id_column=None, bare=False):
@@ -57,7 +58,7 @@ def read(stream, features, source, id_column=None, bare=False):
             if not line.strip():
                 continue
             if bare and all(DECIMAL.fullmatch(v.strip())
-                            for v in split(line, line_at(source, no))):
+                            for v in split(line, source, no)):
                 columns = Columns(tuple(features), tuple(range(len(features))))
                 first_row = no  # this line is a row
             else:
@@ -77,7 +78,7 @@ def line_at(source, no):
 def header(line, features, source, id_column=None, no=1):
     """Columns of a CSV header ``line`` (line ``no``)."""
     where = line_at(source, no)
-    names = [name.strip() for name in split(line, where)]
+    names = [name.strip() for name in split(line, source, no)]
     if len(names) == 1:
         for d in OTHER_DELIMITERS:
             if d in line:
@@ -121,7 +122,7 @@ def chunk_of(parts, columns, source):
     X = np.vstack([run.X for run in runs]) if runs else np.empty((0, len(columns.index)))
     ids = None
     if columns.id_index is not None:
-        ids = [id_field(line, columns, line_at(source, no))
+        ids = [id_field(line, columns, source, no)
                for run in runs for no, line in zip(run.nos, run.lines)]
     good_nos = list(itertools.chain.from_iterable(run.nos for run in runs))
     return Chunk(X, good_nos, lambda no: line_at(source, no), ids, bad)
@@ -138,9 +139,10 @@ def read_runs(lines, nos, columns, source, pieces=PIECES):
         yield Run(nos, lines, X)
     elif len(lines) == 1:
         line = lines[0]
-        message = why(line, columns, line_at(source, nos[0]))
-        line_id = bad_row_id(line, columns, lambda row: id_field(row, columns))
-        yield BadRow(nos[0], message, line_id)
+        no = nos[0]
+        message = why(line, columns, source, no)
+        line_id = bad_row_id(line, columns, lambda row: id_field(row, columns, source, no))
+        yield BadRow(no, message, line_id)
     else:
         size = math.ceil(len(lines) / pieces)
         for start in range(0, len(lines), size):
@@ -182,13 +184,14 @@ def all_counted(lines, width, quoted):
         return False
 
 
-def why(line, columns, where):
-    """What is wrong with a line numpy refused, as one line to show."""
+def why(line, columns, source, no):
+    """What is wrong with line ``no``, which numpy refused, as one line to show."""
+    where = line_at(source, no)
     width = len(columns.names)
     if "\0" in line:
         return f"{where}: expected text, found a NUL byte"
     try:
-        fields = split(line, where)
+        fields = split(line, source, no)
     except UserError as e:
         return str(e)
     if len(fields) != width:
