@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from housing import predict as p
-from housing import splitfile, store
+from housing import integer, splitfile, store
 from housing.readers.chunk import Chunk
 from housing.config import FEATURES
 
@@ -209,3 +209,72 @@ def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
     assert keep.tolist() == [0] and bad == []
     y, keep, bad = p.checked_predict(model, chunk, strict=True)
     assert keep.tolist() == [] and bad[0][0] == 7
+
+
+def with_ids(X):
+    """CSV of X with an id column: r0, r1, ..."""
+    lines = rows_text(X).decode().splitlines()
+    return ("\n".join(["id," + lines[0]] + [f"r{i}," + line for i, line in enumerate(lines[1:])])
+            + "\n").encode()
+
+
+def test_strict_names_each_refused_row_in_place_with_its_id(capsys, monkeypatch, built):
+    model = store.load_model(built["float"])
+    X = np.tile((model.low + model.high) / 2, (3, 1))
+    X[1, 6] = 7.0  # Latitude, far below the training range
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], with_ids(X), "--strict",
+                               "--skip-invalid", "--id", "id")
+    assert rc == 1 and [line.split(",")[0] for line in out.splitlines()] == [
+        "id", "r0", "r1", "r2"] and out.splitlines()[2] == "r1,"
+    assert err.splitlines()[0] == (
+        f"housing predict: skipped <stdin>, line 3, column 'Latitude': expected a value within "
+        f"the training range, {model.low[6]:g} to {model.high[6]:g}, got 7")
+
+
+def test_integer_and_strict_name_the_training_range_where_the_inputs_fit(capsys, monkeypatch,
+                                                                         built):
+    model = store.load_model(built["quantized"])
+    X = np.tile((model.low + model.high) / 2, (2, 1))
+    X[1, 6] = 7.0  # outside the training range, well within what the int32 inputs hold
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], rows_text(X),
+                               "--integer", "--strict")
+    assert rc == 2 and err == (
+        f"housing predict: error: <stdin>, line 3, column 'Latitude': expected a value within "
+        f"the training range, {model.low[6]:g} to {model.high[6]:g}, got 7\n")
+
+
+def test_integer_names_the_column_its_inputs_cannot_hold_past_one_at_their_edge(
+        capsys, monkeypatch, built):
+    # the edges of what the int32 inputs hold are inside: the column past them is named
+    model = store.load_model(built["quantized"])
+    low, high = integer.limits(model.kernel)
+    X = np.tile((model.low + model.high) / 2, (3, 1))
+    X[1, 0] = low[0]
+    X[2, 0] = high[0]
+    X[1:, 4] = 1e12  # Population, past what its input holds
+    rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], with_ids(X),
+                               "--integer", "--skip-invalid", "--id", "id")
+    assert rc == 1 and out.splitlines()[2:] == ["r1,", "r2,"]
+    assert err.splitlines()[:2] == [
+        f"housing predict: skipped <stdin>, line {no}, column 'Population': expected a value "
+        f"the integer model's inputs hold, {low[4]:g} to {high[4]:g}, got 1e+12"
+        for no in (3, 4)]
+
+
+def test_without_skip_invalid_no_row_after_a_bad_one_is_written(capsys, monkeypatch, built):
+    # JSON Lines: a bad row in the middle of what is read at once
+    lines = [json.dumps(r) for r in RECORDS]
+    lines[1] = lines[1].replace("5.6431", '"x"')
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"],
+                               ("\n".join(lines) + "\n").encode())
+    assert rc == 2 and out == f"{float(formula(built['float'], ROWS[:1])[0])!r}\n"
+    assert err == "housing predict: error: <stdin>, line 2, column 'MedInc': expected a " \
+                  "number, got 'x'\n"
+
+
+def test_an_id_that_is_not_unicode_text_is_written_escaped(capsys, monkeypatch, built):
+    # JSON may hold a lone surrogate, which UTF-8 cannot encode
+    line = json.dumps(dict(RECORDS[0], key="a\ud800b"))
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], line.encode(),
+                               "--id", "key")
+    assert (rc, out.splitlines()[1].split(",")[0]) == (0, "a\\ud800b")
