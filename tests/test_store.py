@@ -418,3 +418,29 @@ def test_a_model_with_any_one_byte_damaged_loads_or_is_refused_in_one_line(tmp_p
 def test_a_known_kind_that_is_not_a_model(tmp_path, built):
     path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: m.update(kind="split"))
     assert refusal(path) == f"{path}: not a model (kind 'split'); expected a model"
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_a_quantized_file_keeps_auto_and_the_input_shifts_of_its_ranges(tmp_path, built, auto):
+    from housing import integer, quantize
+    split_meta, split = splitfile.load_split(built["split"])
+    model = store.load_model(built["float"])
+    q = quantize.quantize("standardized", model.coef, model.intercept, split["X_train"],
+                          split["y_train"], 8)
+    store.save_quantized(tmp_path / "q.npz", q, store.lineage(split_meta), auto=auto)
+    meta = store.load_model(tmp_path / "q.npz").meta
+    ranges = split_meta["ranges"]
+    assert meta["auto"] is auto
+    assert meta["input_shifts"] == list(integer.input_shifts(ranges["min"], ranges["max"]))
+    assert len(set(meta["input_shifts"])) > 1  # the features' ranges differ, so do shifts
+
+
+def test_a_header_may_hold_shifts_at_both_ends_and_no_more_than_itself():
+    from housing import modelfile
+    shifts = [-modelfile.MAX_SHIFT, modelfile.MAX_SHIFT, 0]
+    params = bytes([8, 0, 0]) + np.array(shifts, np.int8).tobytes()
+    assert len(params) == 3 + 3
+    assert modelfile.read_header(params, 3, "m").input_shifts == tuple(shifts)
+    with pytest.raises(UserError) as e:
+        modelfile.read_header(params[:-1], 3, "m")
+    assert str(e.value) == "m: 'params' holds 5 bytes; expected a header of 6 and the parameters"
