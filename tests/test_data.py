@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from housing import data
+from housing import data, splitfile
 from housing.cli import UserError
 from housing.config import FEATURES, N_ROWS
 
@@ -74,6 +74,8 @@ def test_a_damaged_cache_says_how_to_fix_it(tmp_path, monkeypatch, capsys, conte
     (["--test-size", "1.5"], "--test-size must be between 0 and 1 (exclusive), got 1.5"),
     (["--seed", "-1"], "--seed must be between 0 and 2**32 - 1, got -1"),
     (["--seed", "x"], "argument --seed: invalid int value: 'x'"),
+    (["--sample-rows", "-1"], "argument --sample-rows: expected a whole number, got '-1'"),
+    (["--sample-rows", "2.5"], "argument --sample-rows: expected a whole number, got '2.5'"),
 ])
 def test_bad_arguments_get_one_line(capsys, args, message):
     assert data.main(args) == 2
@@ -164,3 +166,12 @@ def test_make_split_is_train_test_split_with_the_model_s_lineage():
     assert meta["features"] == list(FEATURES)
     assert meta["data_sha256"] == data.fingerprint(X[:500], y[:500])
     assert meta["ranges"]["min"] == ref[0].min(axis=0).tolist()
+
+
+@pytest.mark.parametrize("rows", [0, 2])
+def test_sample_rows_is_how_many_test_rows_the_sample_holds_0_for_all(tmp_path, built, rows):
+    out = tmp_path / "sample.csv"
+    assert data.main(["--sample-from", str(built["split"]), "--sample", str(out),
+                      "--sample-rows", str(rows)]) == 0
+    _, split = splitfile.load_split(built["split"])
+    assert len(out.read_text().splitlines()) == 1 + (rows or len(split["y_test"]))
