@@ -444,3 +444,11 @@ def test_a_header_may_hold_shifts_at_both_ends_and_no_more_than_itself():
     with pytest.raises(UserError) as e:
         modelfile.read_header(params[:-1], 3, "m")
     assert str(e.value) == "m: 'params' holds 5 bytes; expected a header of 6 and the parameters"
+
+
+def test_a_feature_that_was_constant_in_training_loads(tmp_path, built):
+    # a range of one value (min equal to max) is a range, not a damaged file
+    def constant_first(meta, arrays):
+        meta["ranges"]["max"][0] = meta["ranges"]["min"][0]
+    model = store.load_model(rewrite(built["float"], tmp_path / "m.npz", constant_first))
+    assert model.low[0] == model.high[0]
