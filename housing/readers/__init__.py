@@ -1,10 +1,11 @@
 """Rows in: one module per input format, and the detection that picks one.
 
 Whatever arrives (a file, an HTTP body, a protocol's tensor), its mistakes get the same
-messages, so the CLI and the server say the same thing: a JSON value passes
-``values.number``; a CSV field is read by numpy's parser, and one it refuses is named by
-``values.number``, which tests hold to the same numbers. Columns are matched by name; columns that are not features are never
-parsed. Each reader is ``read(stream, features, source, id_column) -> chunk.Table``.
+messages, so the CLI and the server say the same thing. A JSON value passes
+``values.number``; a CSV field is read by numpy's parser, and ``values.number`` words what
+is wrong with one numpy refused (tests hold the two to the same numbers). Columns are
+matched by name; columns that are not features are never parsed. Each reader is
+``read(stream, features, source, id_column) -> chunk.Table``.
 
 To add a format, write its module beside ``csvfile.py`` and add it to FORMATS: the
 command line's ``--format`` takes its choices from there.

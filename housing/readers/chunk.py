@@ -71,15 +71,14 @@ def bad_row_id(row, columns, id_of):
 def merge(chunks):
     """One Chunk of the Chunks a reader yields, for a table small enough to hold whole.
     It ends with the first Chunk holding a bad row: the rest is left unread."""
-    held = []
+    read = []
     for chunk in chunks:
-        held.append(chunk)
+        read.append(chunk)
         if chunk.bad:
             break
-    chunks = held
-    ids = None if chunks[0].ids is None else [i for c in chunks for i in c.ids]
-    return Chunk(np.vstack([c.X for c in chunks]), [n for c in chunks for n in c.nos],
-                 chunks[0].where, ids, [b for c in chunks for b in c.bad])
+    ids = None if read[0].ids is None else [i for c in read for i in c.ids]
+    return Chunk(np.vstack([c.X for c in read]), [n for c in read for n in c.nos],
+                 read[0].where, ids, [b for c in read for b in c.bad])
 
 
 def all_rows(chunks):
