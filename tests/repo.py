@@ -2,7 +2,9 @@
 benchmark's `make all` and the pipeline tests), a clean environment, a free port, a
 server of the models in a folder."""
 import os
+import pty
 import re
+import select
 import shutil
 import socket
 import subprocess
@@ -35,6 +37,38 @@ def plain_env():
     server started here starts afresh, at the defaults."""
     return {k: v for k, v in os.environ.items()
             if not k.startswith(("MAKE", "MFLAGS", "HOUSING_")) and k not in PARAMETERS}
+
+
+def terminal(command, cwd, env, seconds=60):
+    """What a terminal shows of the bash ``command``: its stdout and stderr written to one
+    pseudo-terminal, in the order the program wrote them (each stream line-buffered, as
+    Python and C programs buffer a terminal), with the terminal's CR LF read as LF.
+    Returns (exit status, the text); an AssertionError when it runs past ``seconds``."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(["bash", "-c", command], cwd=cwd, env=env,
+                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
+    os.close(follower)
+    shown = bytearray()
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, f"`{command}` ran past {seconds} s; it printed\n{shown.decode()}"
+            if not select.select([leader], [], [], left)[0]:
+                continue
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: every process holding the terminal has closed it
+                break
+            if not data:
+                break
+            shown += data
+    finally:
+        os.close(leader)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    return proc.returncode, shown.decode().replace("\r\n", "\n")
 
 
 def copy_repo(dest):

@@ -3,6 +3,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import subprocess
 import time
 
@@ -222,3 +223,31 @@ def test_docker_serve_replaces_only_the_container_it_started(sandbox):
     assert ("docker run -d --rm --name housing-serve-9123 --label housing.serve=img:1@9123 "
             "--read-only --tmpfs /run/metrics -e HOUSING_METRICS_DIR=/run/metrics") in run
     assert "127.0.0.1:9123 is in use; choose another PORT=" in run
+
+
+def stage(root, env, *argv):
+    run = subprocess.run([sys.executable, "-m", "housing", *argv], cwd=root, env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+
+
+def test_every_cpu_type_gives_the_same_quantized_file(tmp_path):
+    """The real data set, trained and quantized under OpenBLAS's kernels for this CPU and
+    for another (Sandybridge), each in a process of its own, as OpenBLAS reads
+    OPENBLAS_CORETYPE when it loads: the float coefficients may differ in their last bits
+    (LAPACK's least squares is backward stable, so normwise, by about 1e-14 here), the
+    quantized file is the same bytes."""
+    env = {k: v for k, v in plain_env().items() if k != "OPENBLAS_CORETYPE"}
+    stage(tmp_path, env, "data", "--out", "split.npz")
+    for name, coretype in [("here", None), ("sandybridge", "Sandybridge")]:
+        cpu = dict(env, OPENBLAS_CORETYPE=coretype) if coretype else env
+        stage(tmp_path, cpu, "train", "--data", "split.npz", "--out", f"{name}-float.npz")
+        stage(tmp_path, cpu, "quantize", "--model", f"{name}-float.npz", "--data",
+              "split.npz", "--out", f"{name}-quantized.npz")
+    assert ((tmp_path / "here-quantized.npz").read_bytes()
+            == (tmp_path / "sandybridge-quantized.npz").read_bytes())
+    here = store.load_model(tmp_path / "here-float.npz")
+    there = store.load_model(tmp_path / "sandybridge-float.npz")
+    w_here = np.append(here.coef, here.intercept)
+    w_there = np.append(there.coef, there.intercept)
+    assert np.linalg.norm(w_there - w_here) <= 1e-12 * np.linalg.norm(w_here)
