@@ -4,7 +4,7 @@ serve, the model registry and spark_udf take. MLflow is not needed to write it.
     python -m housing mlflow --model artifacts/models/quantized.npz --out artifacts/mlflow/quantized
 
 The folder holds the MLmodel file (the python_function flavor, whose loader is
-housing.pyfunc, and the signature: the features as doubles in, MedHouseVal out), the
+housing.pyfunc, and the signature: the features by name in, MedHouseVal out), the
 model file, a copy of the housing package's Python code (so MLflow needs only numpy
 beside it), and the requirements. Written whole, or not at all.
 """
@@ -26,8 +26,11 @@ MODEL_FILE = "model.npz"
 
 
 def signature(features):
-    """The MLmodel signature: one double column per feature in, the target out."""
-    inputs = [{"type": "double", "name": f, "required": True} for f in features]
+    """The MLmodel signature: each feature a required column by name, the target a double
+    out. The features' type is MLflow's "any": a "double" column refuses the int64
+    columns pandas reads from integral text ("Can not safely convert int64 to float64"),
+    so housing.pyfunc checks the values itself, as predict does."""
+    inputs = [{"type": "any", "name": f, "required": True} for f in features]
     outputs = [{"type": "double", "name": TARGET, "required": True}]
     return json.dumps(inputs), json.dumps(outputs)
 

@@ -53,7 +53,8 @@ def test_the_folder_holds_the_mlmodel_the_model_and_the_code(folders, built):
     text = (folder / "MLmodel").read_text()
     assert "    loader_module: housing.pyfunc\n" in text and "    code: code\n" in text
     inputs = json.loads(text.split("  inputs: '")[1].split("'\n")[0])
-    assert [(i["name"], i["type"]) for i in inputs] == [(f, "double") for f in FEATURES]
+    # "any": MLflow's "double" refuses the int64 columns pandas reads from "41"
+    assert [(i["name"], i["type"]) for i in inputs] == [(f, "any") for f in FEATURES]
     assert (folder / "model.npz").read_bytes() == built["quantized"].read_bytes()
     assert (folder / "code" / "housing" / "pyfunc.py").exists()
     assert (folder / "requirements.txt").read_text() == f"numpy=={np.__version__}\n"
@@ -96,3 +97,60 @@ def test_mlflow_models_serve_answers_as_housing_predict(folders, capsys, monkeyp
         proc.wait(timeout=30)
     X = np.array([[8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23]] * 2)
     assert answer == {"predictions": predicted(capsys, monkeypatch, built["quantized"], X)}
+
+
+READ_CSV = """
+import io, json, sys
+import pandas as pd
+import mlflow.pyfunc
+model = mlflow.pyfunc.load_model(sys.argv[1])
+frame = pd.read_csv(io.StringIO(sys.argv[2]))
+print(json.dumps([str(t) for t in frame.dtypes]))
+print(json.dumps(model.predict(frame).tolist()))
+"""
+
+
+@needs_mlflow
+@pytest.mark.parametrize("kind", ["float", "quantized"])
+def test_mlflow_predicts_the_frame_pandas_reads_from_integral_text(folders, capsys, monkeypatch,
+                                                                   built, kind):
+    text = (",".join(FEATURES) + "\n8.3252,41,6.98,1.02,322,2.55,37.88,-122.23\n"
+            "5.6431,52,5.82,1.07,558,2.55,37.85,-122.25\n")
+    run = subprocess.run([ENGINES, "-c", READ_CSV, str(folders / kind), text],
+                         capture_output=True, text=True, timeout=300, cwd="/")
+    assert run.returncode == 0, run.stderr[-3000:]
+    dtypes, answer = map(json.loads, run.stdout.splitlines())
+    assert dtypes[1] == dtypes[4] == "int64"  # HouseAge and Population, as pandas reads them
+    rc, out, err = run_predict(capsys, monkeypatch, built[kind], text.encode())
+    assert rc == 0 and answer == [float(v) for v in out.split()]
+
+
+REFUSE = """
+import json, sys
+import numpy as np, pandas as pd
+import mlflow.pyfunc
+model = mlflow.pyfunc.load_model(sys.argv[1])
+row = dict(zip(json.loads(sys.argv[2]), [8.3252, 41, 6.98, 1.02, 322, 2.55, 37.88, -122.23]))
+for value, dtype in [("x", None), (None, None), (pd.NA, object),
+                     (pd.Timestamp("2020-01-01"), None), (True, None), (np.inf, None)]:
+    frame = pd.DataFrame([row, row])
+    frame["AveRooms"] = pd.Series([6.98, value], dtype=dtype)  # None: NaN, in float64
+    try:
+        model.predict(frame)
+        print("answered")
+    except Exception as e:
+        print(e)
+"""
+
+
+@needs_mlflow
+def test_mlflow_refuses_what_is_not_a_finite_number_naming_row_and_column(folders):
+    run = subprocess.run([ENGINES, "-c", REFUSE, str(folders / "quantized"),
+                          json.dumps(FEATURES)], capture_output=True, text=True, timeout=300,
+                         cwd="/")
+    assert run.returncode == 0, run.stderr[-3000:]
+    where = "model input, row 2, column 'AveRooms': expected"
+    assert run.stdout.splitlines() == [
+        f"{where} a number, got 'x'", f"{where} a finite number, got nan", f"{where} a number, got <NA>",
+        f"{where} a number, got Timestamp('2020-01-01 00:00:00')", f"{where} a number, got True",
+        f"{where} a finite number, got inf"]
