@@ -1,4 +1,5 @@
-# Inference image: numpy, gunicorn, the housing package, both model files and a few test rows.
+# Inference image: numpy, gunicorn, prometheus-client, the housing package, both model files
+# and a few test rows.
 # No scikit-learn, no data set, no training at start-up; runs read-only, as uid 10001.
 # Build it with `make docker`.
 # Offline, or against a mirror: make docker BASE_IMAGE=<your copy of the python slim image>
@@ -9,9 +10,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_ROOT_USER_ACTION=ignore
 
-# The package as pip installs it (numpy and gunicorn, no training extra), every version at
-# requirements.txt's pin; its source is removed once installed. numpy's own test suite
-# is 17 MB of the 71 MB it adds, and nothing here runs it.
+# The package as pip installs it (numpy, gunicorn and prometheus-client, no training extra),
+# every version at requirements.txt's pin; its source is removed once installed. numpy's
+# own test suite is 17 MB of the 71 MB it adds, and nothing here runs it.
 COPY pyproject.toml requirements.txt README.md /src/
 COPY housing/ /src/housing/
 RUN pip install --no-cache-dir --disable-pip-version-check -c /src/requirements.txt /src \
