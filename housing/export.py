@@ -50,15 +50,33 @@ int64_t housing_predict(const int32_t x[HOUSING_N_FEATURES]);
 """
 
 
+# Bytes a C string literal may hold as they are; any other (a quote, a backslash, '?' of a
+# trigraph, a control or non-ASCII byte) is written as a three-digit octal escape, so a
+# name, whatever it holds, stays one string in the C.
+C_PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.,:;()[]$%+/=<>")
+
+
+def c_string(text):
+    """``text`` as a C string literal: its UTF-8 bytes, escaped where they are not plain."""
+    return '"' + "".join(chr(b) if b in C_PLAIN else f"\\{b:03o}"
+                         for b in text.encode("utf-8", "surrogatepass")) + '"'
+
+
+def c_comment(text):
+    """``text`` for a C comment: printable ASCII without the '*/' that would end it."""
+    plain = "".join(c if " " <= c <= "~" else "?" for c in text)
+    return plain.replace("*/", "*?")
+
+
 def header(kernel, features, source):
     """The text of housing_model.h: a ``integer.Kernel``, the feature names, and the
     model file it came from (its name and the sha256 of its bytes)."""
     k = kernel
     join = ", ".join
     return HEADER.format(
-        name="housing_model.h", model=Path(source).name, n=len(k.codes), out=integer.OUT,
+        name="housing_model.h", model=c_comment(Path(source).name), n=len(k.codes), out=integer.OUT,
         sha=hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16],
-        names=join(f'"{f}"' for f in features), input_shifts=join(map(str, k.input_shifts)),
+        names=join(map(c_string, features)), input_shifts=join(map(str, k.input_shifts)),
         scales=join(f"0x1p{s}" for s in k.input_shifts), codes=join(map(str, k.codes)),
         shifts=join(map(str, k.shifts)), intercept=k.intercept, multiplier=k.multiplier,
         rshift=k.rshift)

@@ -35,6 +35,12 @@ def signature(features):
     return json.dumps(inputs), json.dumps(outputs)
 
 
+def yaml_quoted(text):
+    """``text`` as a YAML single-quoted scalar, where a quote is written twice. (JSON's
+    text is ASCII, so nothing else in it needs escaping.)"""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def mlmodel(model, digest):
     inputs, outputs = signature(model.features)
     return "\n".join([
@@ -49,8 +55,8 @@ def mlmodel(model, digest):
         f"    python_version: {platform.python_version()}",
         f"model_uuid: {digest[:32]}",
         "signature:",
-        f"  inputs: '{inputs}'",
-        f"  outputs: '{outputs}'",
+        f"  inputs: {yaml_quoted(inputs)}",
+        f"  outputs: {yaml_quoted(outputs)}",
         "  params: null",
         ""])
 

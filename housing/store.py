@@ -143,13 +143,30 @@ def check_array(where, name, a, dtype, shape):
                         f"got {a.dtype} of shape {a.shape}")
 
 
+# A model's feature names reach C, SQL, YAML, logs and every message: each is printable
+# text (no control, format or line-separator character, such as a NUL, a newline or
+# U+202E) of bounded length, and their count is bounded, so a message naming them stays a
+# line. This model has 8.
+MAX_FEATURES = 1000
+MAX_NAME = 100
+
+
 def check_features(where, meta):
     features = meta.get("features")
     if (not isinstance(features, list) or not features
             or not all(isinstance(f, str) and f for f in features)
             or len(set(features)) != len(features)):
+        got = ascii(features)
         raise UserError(f"{where}: 'features' should be a list of distinct names, "
-                        f"got {features!r}")
+                        f"got {got if len(got) <= 80 else got[:77] + '...'}")
+    if len(features) > MAX_FEATURES:
+        raise UserError(f"{where}: 'features' should name at most {MAX_FEATURES:,} features, "
+                        f"got {len(features):,}")
+    for j, name in enumerate(features, 1):
+        if len(name) > MAX_NAME or not name.isprintable():
+            got = ascii(name)
+            raise UserError(f"{where}: feature {j}'s name should be at most {MAX_NAME} "
+                            f"printable characters, got {got if len(got) <= 60 else got[:57] + '...'}")
     return len(features)
 
 

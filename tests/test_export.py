@@ -1,6 +1,7 @@
 """`housing export --c`: the C kernel compiled where floating point is a compile error,
 bit for bit against the numpy integer path; the edge program against `predict --integer`."""
 import fnmatch
+import json
 import re
 import shutil
 import subprocess
@@ -173,3 +174,64 @@ def test_the_c_example_of_the_docs_compiles_from_the_released_files_and_prints_p
     text = f"{','.join(FEATURES)}\n{row}\n"
     rc, out, _ = run_predict(capsys, monkeypatch, built["quantized"], text.encode(), "--integer")
     assert rc == 0 and printed == f"{float(out):f}\n"
+
+
+# A feature name written to make the exported C run a command when a program that
+# includes the header starts, and one of what a C string must escape: a quote, a
+# backslash, a trigraph, non-ASCII text.
+INJECTION = 'x"};__attribute__((constructor))static void f(void){system("touch pwned");}char*g[]={"'
+ESCAPED = 'Größe "m²" \\ ??= */'
+NAMES_DRIVER = r"""
+#include <stdio.h>
+#include "housing_model.h"
+int main(void)
+{
+    const char *names[] = HOUSING_FEATURE_NAMES;
+    for (int j = 0; j < HOUSING_N_FEATURES; j++)
+        printf("%s\n", names[j]);
+    return 0;
+}
+"""
+
+
+def renamed(src, dst, names):
+    """A copy of the model ``src`` whose first features are called ``names``."""
+    with np.load(src, allow_pickle=False) as f:
+        meta = json.loads(f["meta"][()].decode())
+        arrays = {k: f[k] for k in f.files if k != "meta"}
+    meta["features"][:len(names)] = names
+    store.save_npz(dst, meta, arrays)
+    return dst
+
+
+def test_feature_names_reach_the_c_as_strings_and_never_as_code(built, tmp_path):
+    names = [INJECTION, ESCAPED]
+    model = renamed(built["quantized"], tmp_path / 'odd */ name.npz', names)
+    c = tmp_path / "c"
+    assert export.main(["--c", str(c), "--model", str(model)]) == 0
+    subprocess.run([CC, *KERNEL_FLAGS, "-c", "housing_model.c", "-o", "kernel.o"], cwd=c,
+                   check=True)
+    (c / "names.c").write_text(NAMES_DRIVER)
+    subprocess.run([CC, "-std=c99", "-Wall", "-Werror", "-o", "names", "names.c"], cwd=c,
+                   check=True)
+    subprocess.run([CC, "-std=c99", "-D_POSIX_C_SOURCE=200809L", "-Wall", "-Wextra",
+                    "-Werror", "-O2", "-I", str(c), "-o", "edge",
+                    str(ROOT / "deploy" / "edge" / "edge.c"), "kernel.o"], cwd=c, check=True)
+    printed = subprocess.run([c / "names"], cwd=c, capture_output=True, check=True).stdout
+    edge_run = subprocess.run([c / "edge"], cwd=c, input=b"", capture_output=True)
+    assert printed.decode().splitlines() == names + list(FEATURES[len(names):])
+    assert edge_run.returncode == 2 and not (c / "pwned").exists()
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("Med\nInc", r"'Med\nInc'"), ("Med\0Inc", r"'Med\x00Inc'"),
+    ("\u202eMedInc", r"'\u202eMedInc'"), ("x" * 101, "'" + "x" * 56 + "..."),
+])
+def test_a_feature_name_that_is_not_printable_text_is_refused_on_loading(built, tmp_path,
+                                                                          capsys, name, shown):
+    model = renamed(built["quantized"], tmp_path / "m.npz", [name])
+    assert export.main(["--c", str(tmp_path / "c"), "--model", str(model)]) == 2
+    assert capsys.readouterr().err == (
+        f"housing export: error: {model}: feature 1's name should be at most 100 printable "
+        f"characters, got {shown}\n")
+    assert not (tmp_path / "c").exists()

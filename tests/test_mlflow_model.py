@@ -8,7 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from housing import mlflow, splitfile
+from housing import mlflow, splitfile, store
 from housing.config import FEATURES, ROOT
 
 from helpers import run_predict
@@ -154,3 +154,25 @@ def test_mlflow_refuses_what_is_not_a_finite_number_naming_row_and_column(folder
         f"{where} a number, got 'x'", f"{where} a finite number, got nan", f"{where} a number, got <NA>",
         f"{where} a number, got Timestamp('2020-01-01 00:00:00')", f"{where} a number, got True",
         f"{where} a finite number, got inf"]
+
+
+SIGNATURE = """
+import json, sys
+import mlflow.models
+print(json.dumps(mlflow.models.Model.load(sys.argv[1]).signature.inputs.input_names()))
+"""
+
+
+@needs_mlflow
+def test_a_feature_name_with_quotes_reaches_mlflows_signature_as_it_is(built, tmp_path):
+    names = ["it's", 'a "name"', "Größe: ' \\"]
+    with np.load(built["quantized"], allow_pickle=False) as f:
+        meta = json.loads(f["meta"][()].decode())
+        arrays = {k: f[k] for k in f.files if k != "meta"}
+    meta["features"][:3] = names
+    store.save_npz(tmp_path / "m.npz", meta, arrays)
+    assert mlflow.main(["--model", str(tmp_path / "m.npz"), "--out", str(tmp_path / "f")]) == 0
+    run = subprocess.run([ENGINES, "-c", SIGNATURE, str(tmp_path / "f")], capture_output=True,
+                         text=True, timeout=300, cwd="/")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert json.loads(run.stdout) == names + list(FEATURES[3:])
