@@ -30,6 +30,17 @@ BAD = {
         "request body: expected UTF-8 text, got byte 0x83 at position 16"),
     "wrong shape": ("/v2/models/float/infer", infer_body(shape=[4, 8]), 400,
                     "input 'x': shape [4, 8] holds 32 values, 'data' has 24"),
+    # nested, the rows must be the shape's: 7 and 9 values would move a row boundary
+    "rows nested unlike the shape": (
+        "/v2/models/float/infer", infer_body(shape=[2, 8], data=[
+            ROWS[0, :7].tolist(), ROWS[0, 7:].tolist() + ROWS[1].tolist()]), 400,
+        "input 'x': 'data' is not nested as shape [2, 8]: a list at depth 2 holds 7 items, "
+        "expected 8; send it flat, or nested as the shape"),
+    "rows of one shape, three deep": (
+        "/v2/models/float/infer", infer_body(shape=[2, 8], data=[[[v] for v in r] for r in
+                                                                  ROWS[:2].tolist()]), 400,
+        "input 'x': 'data' is nested deeper than shape [2, 8]; send it flat, or nested as the "
+        "shape"),
     "seven columns": ("/v2/models/float/infer",
                       infer_body(shape=[3, 7], data=ROWS[:, :7].tolist()), 400,
                       "input 'x': expected shape [n, 8] (the features in the model's order: "

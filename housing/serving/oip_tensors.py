@@ -151,10 +151,13 @@ def tensor(t, features, i, blob):
         return f"{where}, element {k + 1}"
     binary = (field(t, "parameters", dict, where) or {}).get("binary_data_size")
     if binary is None:
-        flat = flatten(field(t, "data", list, where, required=True), where)
+        data = field(t, "data", list, where, required=True)
+        flat = flatten(data, where)
         if len(flat) != size:
             raise UserError(f"{where}: shape {shape} holds {size} values, 'data' has "
                             f"{len(flat)}")
+        if flat is not data:
+            check_nesting(data, shape, where)
         return name, values.numbers(flat, at, datatype).reshape(shape)
     dtype = np.dtype(BINARY[datatype])
     if "data" in t or binary != size * dtype.itemsize:  # checked before a byte is read
@@ -176,3 +179,21 @@ def flatten(data, where):
             raise UserError(f"{where}: 'data' mixes lists and values at one depth")
         data = list(itertools.chain.from_iterable(data))
     return data
+
+
+def check_nesting(data, shape, where):
+    """Nested 'data' must nest as ``shape``: each list at depth d holding shape[d] items,
+    so that no row boundary moves (7 values and 9 are not two rows of 8). ``data`` is one
+    that ``flatten`` took, with lists alone at each depth above its values, and as many
+    values as ``shape`` holds."""
+    level = [data]
+    for depth, size in enumerate(shape):
+        for part in level:
+            if len(part) != size:
+                raise UserError(f"{where}: 'data' is not nested as shape {shape}: a list at "
+                                f"depth {depth + 1} holds {len(part)} items, expected {size}; "
+                                f"send it flat, or nested as the shape")
+        level = list(itertools.chain.from_iterable(level))
+    if any(isinstance(v, list) for v in level):
+        raise UserError(f"{where}: 'data' is nested deeper than shape {shape}; send it flat, "
+                        f"or nested as the shape")
