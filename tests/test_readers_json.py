@@ -141,3 +141,33 @@ def test_the_values_orientation_and_parquet_get_what_to_do(capsys, monkeypatch, 
     assert (rc, err) == (2, "housing predict: error: <stdin>: a Parquet file, which is not read "
                             "here; expected CSV or JSON: pd.read_parquet(path).to_csv("
                             "\"rows.csv\") converts it\n")
+
+
+def lines_that_join_into_json():
+    """JSON Lines whose first line is a record and whose next three are each invalid JSON,
+    though the four, joined as '[[' + '],['.join(lines) + ']]', parse as four records."""
+    record = json.dumps(RECORDS[0])
+    return "\n".join([record, record + "],[" + record,
+                      record[:-1] + ', "d": [[1, {"e": 2}', '{"f": 1}]]}']) + "\n"
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_json_lines_are_each_parsed_alone(capsys, monkeypatch, built, skip):
+    text = lines_that_join_into_json()
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode(),
+                               *(["--skip-invalid"] if skip else []))
+    lines = text.splitlines()
+    # line 2 stops being JSON after its first record; line 3 at its end, where the object
+    # and lists it opened are not closed
+    line2 = f"<stdin>, line 2: not valid JSON (Extra data at column {len(lines[0]) + 1})"
+    line3 = (f"<stdin>, line 3: not valid JSON (Expecting ',' delimiter at column "
+             f"{len(lines[2]) + 1})")
+    line4 = "<stdin>, line 4: not valid JSON (Extra data at column 9)"
+    assert values(out.split("\n\n")[0]) == pytest.approx(formula(built["float"], ROWS[:1]),
+                                                         rel=1e-12)
+    if not skip:
+        assert rc == 2 and err == f"housing predict: error: {line2}\n"
+    else:
+        assert rc == 1 and out.count("\n") == 4 and err == (
+            f"housing predict: skipped {line2}\nhousing predict: skipped {line3}\n"
+            f"housing predict: skipped {line4}\nhousing predict: 3 rows skipped\n")

@@ -5,7 +5,7 @@ import itertools
 from ..cli import UserError
 from .chunk import Table
 from .columns import match_columns
-from .jsondoc import NotJson, parse_json, records
+from .jsondoc import CAREFUL_DECODER, DECODER, MAY_OVERFLOW, NotJson, parse_json, records
 from .lines import line_blocks
 from .values import type_name
 
@@ -39,14 +39,13 @@ def chunks(blocks, columns, features, source):
 
 def parse_lines(lines, first, where):
     """(line numbers, records) of a block of lines numbered from ``first``, blank ones
-    left out; a line that does not parse gives a NotJson. One parse for the lot, each
-    line in a bracket of its own, is taken only when it gives exactly one value a line
-    (a line may hold '],[' that would split it in two); else line by line."""
+    left out; a line that does not parse gives a NotJson. Each line is parsed alone, as
+    JSON Lines asks: first all of them by one decoder, with one check for numbers that
+    may overflow; where any line fails, line by line again, for its message."""
+    decoder = CAREFUL_DECODER if MAY_OVERFLOW.search("\n".join(lines)) else DECODER
     try:
-        parsed = parse_json("[[" + "],[".join(lines) + "]]", "")
-        if len(parsed) == len(lines) and set(map(len, parsed)) == {1}:
-            return range(first, first + len(lines)), [p[0] for p in parsed]
-    except UserError:
+        return range(first, first + len(lines)), [decoder.decode(line) for line in lines]
+    except (ValueError, UserError, RecursionError):  # JSONDecodeError is a ValueError
         pass
     nos = []
     items = []
