@@ -176,3 +176,38 @@ def test_a_feature_name_with_quotes_reaches_mlflows_signature_as_it_is(built, tm
                          text=True, timeout=300, cwd="/")
     assert run.returncode == 0, run.stderr[-3000:]
     assert json.loads(run.stdout) == names + list(FEATURES[3:])
+
+
+SPARK_UDF = """
+import json, sys
+import mlflow.pyfunc
+from pyspark.sql import SparkSession
+from pyspark.sql.functions import struct
+spark = (SparkSession.builder.master("local[1]").config("spark.ui.enabled", "false")
+         .getOrCreate())
+frame = spark.read.csv(sys.argv[2], header=True, inferSchema=True)
+udf = mlflow.pyfunc.spark_udf(spark, sys.argv[1], result_type="double", env_manager="local")
+print(json.dumps([str(t) for _, t in frame.dtypes]))
+for call in (udf(), udf(struct(*frame.columns))):
+    print(json.dumps([row.p for row in frame.withColumn("p", call).collect()]))
+spark.stop()
+"""
+
+
+@needs_mlflow
+def test_spark_udf_called_as_the_docs_say_predicts_as_housing_predict(folders, capsys,
+                                                                      monkeypatch, built,
+                                                                      tmp_path):
+    # an extra column first, and integral columns Spark reads as int
+    text = ("x," + ",".join(FEATURES) + "\n99,8.3252,41,6.98,1.02,322,2.55,37.88,-122.23\n"
+            "7,5.6431,52,5.82,1.07,558,2.55,37.85,-122.25\n")
+    (tmp_path / "rows.csv").write_text(text)
+    run = subprocess.run([ENGINES, "-c", SPARK_UDF, str(folders / "quantized"),
+                          str(tmp_path / "rows.csv")], capture_output=True, text=True,
+                         timeout=300, cwd=tmp_path,
+                         env=dict(plain_env(), PYSPARK_PYTHON=str(ENGINES)))
+    assert run.returncode == 0, run.stderr[-3000:]
+    dtypes, *answers = map(json.loads, run.stdout.splitlines())
+    assert dtypes[0] == dtypes[2] == "int"
+    rc, out, _ = run_predict(capsys, monkeypatch, built["quantized"], text.encode())
+    assert rc == 0 and answers == [[float(v) for v in out.split()]] * 2
