@@ -9,6 +9,8 @@ runs code.
 import io
 import json
 import math
+import os
+import stat
 import zipfile
 import zlib
 
@@ -24,9 +26,11 @@ FORMAT = "housing"
 # the ranges are the training rows' (data.training_ranges), which predict warns outside of.
 LINEAGE = ("features", "data_sha256", "seed", "test_size", "ranges")
 RANGES = ("min", "max", "q001", "q999")
-# What reading a damaged archive raises: zipfile's and zlib's own errors, and the
-# NotImplementedError of a header that names a compression or version it never used.
-DAMAGED = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError)
+# What reading a damaged archive raises: zipfile's and zlib's own errors, the
+# NotImplementedError of a header that names a compression or version it never used, and
+# the RuntimeError of one whose flags say it is encrypted (one flipped bit).
+DAMAGED = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+           RuntimeError)
 MAX_MEMBER = 64 << 20  # bytes of one member: far past any split or model this writes
 
 
@@ -53,6 +57,12 @@ def load_npz(path, what, names):
     Every way a file can be wrong becomes a UserError naming the file and the problem.
     """
     where = display(path)
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path)
+    except OSError:
+        special = False  # np.load below says what is wrong
+    if special:  # a FIFO or a device: a read could block, or never end
+        raise UserError(f"{where}: not a regular file; expected {what}")
     try:
         npz = np.load(path, allow_pickle=False)
     except FileNotFoundError:
@@ -124,6 +134,8 @@ def _meta(raw, where, what):
         meta = json.loads(raw[()].decode())
     except ValueError as e:  # not UTF-8, not JSON, or an integer past Python's digit limit
         raise UserError(f"{where}: member 'meta' is not valid JSON ({str(e)[:200]})") from None
+    except RecursionError:
+        raise UserError(f"{where}: member 'meta' is not valid JSON (nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{where}: not a housing file (meta has no format '{FORMAT}'); "
                         f"expected {what}")
@@ -170,12 +182,19 @@ def check_features(where, meta):
     return len(features)
 
 
+def finite_number(x):
+    """Whether the JSON value ``x`` is a number float64 holds (an integer of 400 digits
+    is a number JSON allows, and float64 does not)."""
+    if type(x) is int:
+        return abs(x) <= 1.7976931348623157e308
+    return type(x) is float and math.isfinite(x)
+
+
 def _check_ranges(where, meta, n):
     ranges = meta.get("ranges")
     if (not isinstance(ranges, dict) or sorted(ranges) != sorted(RANGES)
             or not all(isinstance(v, list) and len(v) == n for v in ranges.values())
-            or not all(isinstance(x, (int, float)) and math.isfinite(x)
-                       for v in ranges.values() for x in v)):
+            or not all(finite_number(x) for v in ranges.values() for x in v)):
         raise UserError(f"{where}: 'ranges' should hold {', '.join(RANGES)}, each {n} finite "
                         f"numbers; rebuild it with {how_to_build()}")
     for j, (low, high) in enumerate(zip(ranges["min"], ranges["max"])):

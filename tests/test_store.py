@@ -1,6 +1,9 @@
 import io
 import json
+import os
 import pickle  # noqa: F401 - only to build the hostile file the loader must refuse
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
@@ -87,6 +90,17 @@ def written(content):
     return make
 
 
+def encrypted(path, src):
+    """The good model with one bit flipped: its members' flags say they are encrypted."""
+    data = bytearray(src.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = -1
+        while (at := data.find(signature, at + 1)) >= 0:
+            data[at + offset] |= 1
+    path.write_bytes(bytes(data))
+    return path
+
+
 def changed(change):
     """A case that rewrites the good model with ``change(meta, arrays)`` applied."""
     def make(path, src):
@@ -157,10 +171,34 @@ CASES = {
                  "'features' should be a list of distinct names, got ['a', 'a']"),
     "members": (changed(lambda m, a: a.update(extra=np.zeros(1))),
                 "expected a model with members meta, params; got meta, params, extra"),
+    "an integer of 401 digits in a range": (
+        changed(lambda m, a: m["ranges"]["min"].__setitem__(0, 10 ** 400)),
+        "'ranges' should hold min, max, q001, q999, each 8 finite numbers; rebuild it with "
+        "`make all`"),
+    "meta nested 100,000 deep": (
+        zip_of({"meta.npy": _npy(np.array(b"[" * 100_000)), "params.npy": _npy(np.zeros(9))}),
+        "member 'meta' is not valid JSON (nested too deeply)"),
     "ranges": (changed(lambda m, a: m["ranges"].update(min=[0.0] * 7)),
                "'ranges' should hold min, max, q001, q999, each 8 finite numbers; rebuild it "
                "with `make all`"),
 }
+
+
+def test_a_fifo_is_refused_not_waited_on(tmp_path):
+    os.mkfifo(tmp_path / "model.npz")  # nothing writes it: a read would wait for ever
+    run = subprocess.run([sys.executable, "-m", "housing", "predict", "--model", "model.npz"],
+                         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True, timeout=30)  # a bound on hanging, not a speed figure
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2, "", "housing predict: error: model.npz: not a regular file; expected a model\n")
+
+
+def test_a_flipped_encryption_bit_is_refused_as_corrupt(tmp_path, built):
+    path = encrypted(tmp_path / "model.npz", built["float"])
+    assert refusal(path).startswith(f"{path}: truncated or corrupt (File <ZipInfo "
+                                    f"filename='meta.npy'")
+    assert refusal(path).endswith("is encrypted, password required for extraction); expected "
+                                  "a model")
 
 
 @pytest.mark.parametrize("case", CASES)
