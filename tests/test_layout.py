@@ -1,6 +1,6 @@
-"""The package's shape, as the design holds it: small modules, short functions, no import
-cycle, one statement per line for unrelated state, no timing in a comment, and no
-repository path in what `pip install .` installs."""
+"""The package's shape, as the design holds it: no import cycle, one statement per line for
+unrelated state, no timing in a comment, and no repository path in what `pip install .`
+installs. (A module is as long as its one concept needs: there is no line cap.)"""
 import ast
 import re
 import tokenize
@@ -9,8 +9,6 @@ from repo import ROOT
 
 PACKAGE = ROOT / "housing"
 MODULES = sorted(PACKAGE.rglob("*.py"))
-MAX_MODULE_LINES = 250
-MAX_FUNCTION_LINES = 50
 
 
 def name_of(path):
@@ -42,20 +40,6 @@ def imports(path):
             submodules = {f"{base}.{alias.name}" for alias in node.names}
             found |= submodules if submodules & KNOWN else {base}
     return {name for name in found if name in KNOWN and name != module}
-
-
-def test_no_module_is_over_250_lines():
-    long = {name_of(p): n for p in MODULES if (n := len(p.read_text().splitlines()))
-            > MAX_MODULE_LINES}
-    assert long == {}
-
-
-def test_no_function_is_over_50_lines():
-    long = {f"{name_of(p)}.{node.name}": node.end_lineno - node.lineno + 1
-            for p in MODULES for node in ast.walk(tree(p))
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES}
-    assert long == {}
 
 
 def test_no_import_cycle():
