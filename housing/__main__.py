@@ -6,6 +6,7 @@ import importlib
 import sys
 
 from . import __version__
+from .cli import UserError, command, write_out
 
 STAGES = {
     "data": "load, check and split the data set (scikit-learn)",
@@ -22,21 +23,29 @@ STAGES = {
 }
 
 
+USAGE = ("usage: housing <stage> [options]  (or python -m housing ...; --version)\n\n"
+         "stages:\n" + "".join(f"  {name:<9} {text}\n" for name, text in STAGES.items()))
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in STAGES:
+        return importlib.import_module(f"housing.{argv[0]}").main(argv[1:])
+    return about(argv)
+
+
+@command("housing")
+def about(argv):
+    """--version, --help, or what is wrong with the stage named."""
     if argv[:1] == ["--version"]:
-        print(f"housing {__version__}")
+        write_out(f"housing {__version__}\n", "the version")
         return 0
     if argv[:1] in (["-h"], ["--help"]):
-        print("usage: housing <stage> [options]  (or python -m housing ...; --version)\n\nstages:\n" + "".join(
-            f"  {name:<9} {text}\n" for name, text in STAGES.items()), end="")
+        write_out(USAGE, "the help")
         return 0
-    if not argv or argv[0] not in STAGES:
-        got = f"{argv[0]!r}" if argv else "nothing"
-        print(f"housing: error: expected a stage ({', '.join(STAGES)}), got {got}; "
-              f"see python -m housing --help", file=sys.stderr)
-        return 2
-    return importlib.import_module(f"housing.{argv[0]}").main(argv[1:])
+    got = f"{argv[0]!r}" if argv else "nothing"
+    raise UserError(f"expected a stage ({', '.join(STAGES)}), got {got}; see python -m "
+                    f"housing --help")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,11 @@ class Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UserError(f"{message} (see --help)")
 
+    def print_help(self, file=None):
+        if file is not None:
+            return super().print_help(file)
+        write_out(self.format_help(), "the help")
+
 
 def bounded(convert, ok, what):
     """An argparse type: ``convert(text)`` where ``ok`` holds of it, else an error saying
@@ -39,8 +44,56 @@ def bounded(convert, ok, what):
 count = bounded(int, lambda n: n >= 1, "a whole number of at least 1")
 
 
+def drop_stdout():
+    """What is still buffered for stdout can never be written: point stdout at /dev/null,
+    so that the interpreter's last flush at exit does not fail a second time."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass  # a stream with no file behind it (a test's capture) has nothing to drop
+
+
+def stdout_closed(what):
+    """The error for a command started with its standard output closed."""
+    return UserError(f"standard output is closed; expected somewhere to write {what}")
+
+
+def stdout_failed(error, what):
+    """The error for a write to stdout that failed (a closed pipe, a full disk, a
+    file-size limit): ``what`` is incomplete. Drops what stdout still buffers."""
+    drop_stdout()
+    return UserError(f"<stdout>: cannot write {what} ({error.strerror}); the output is "
+                     f"incomplete")
+
+
+def flush_stdout(what):
+    """Flush what was printed (``what``): a stdout that cannot take it is a UserError."""
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise stdout_failed(e, what) from None
+
+
+def write_out(text, what):
+    """Write ``text``, the command's product (``what``: a query, a model card...), to
+    stdout and flush it: never output lost with exit status 0."""
+    if sys.stdout is None:
+        raise stdout_closed(what)
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as e:
+        raise stdout_failed(e, what) from None
+    flush_stdout(what)
+
+
 def command(prog):
-    """Wrap ``main(argv) -> int`` so a UserError prints one line on stderr and returns 2."""
+    """Wrap ``main(argv) -> int`` so a UserError prints one line on stderr and returns 2.
+    (Commands write to stdout through ``write_out``, which makes a failed write one.)"""
     def wrap(fn):
         @functools.wraps(fn)
         def main(argv=None) -> int:
@@ -50,12 +103,13 @@ def command(prog):
                 print(f"{prog}: error: {e}", file=sys.stderr)
                 return 2
             except BrokenPipeError:
-                # the reader of stdout left: say so, and point stdout at /dev/null so the
+                # the reader of stdout left: say so; stdout goes to /dev/null so the
                 # interpreter's final flush does not fail again with a traceback
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                drop_stdout()
                 print(f"{prog}: error: <stdout>: closed before everything was written",
                       file=sys.stderr)
                 return 2
+
             except KeyboardInterrupt:
                 print(f"{prog}: interrupted", file=sys.stderr)
                 return 130

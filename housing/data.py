@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import splitfile
-from .cli import Parser, UserError, atomic_write, bounded, command, scikit_learn
+from .cli import Parser, UserError, atomic_write, bounded, command, scikit_learn, write_out
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
 
 
@@ -145,7 +145,8 @@ def main(argv=None) -> int:
         _, split = splitfile.load_split(args.sample_from)
         n = args.sample_rows or len(split["y_test"])
         atomic_write(args.sample, sample_csv(split["X_test"], split["y_test"], n).encode())
-        print(f"data: {min(n, len(split['y_test']))} test rows -> {args.sample}")
+        write_out(f"data: {min(n, len(split['y_test']))} test rows -> {args.sample}\n",
+                  "the summary")
         return 0
     if not 0 < args.test_size < 1:
         raise UserError(f"--test-size must be between 0 and 1 (exclusive), got {args.test_size}")
@@ -155,6 +156,6 @@ def main(argv=None) -> int:
     check(X, y, names)
     meta, arrays = make_split(X, y, args.seed, args.test_size)
     splitfile.save_split(args.out, arrays, meta)
-    print(f"data: {len(arrays['y_train'])} train and {len(arrays['y_test'])} test rows "
-          f"(seed {args.seed}) -> {args.out}")
+    write_out(f"data: {len(arrays['y_train'])} train and {len(arrays['y_test'])} test rows "
+              f"(seed {args.seed}) -> {args.out}\n", "the summary")
     return 0

@@ -13,7 +13,7 @@ report describes.
 import numpy as np
 
 from . import splitfile, store
-from .cli import Parser, UserError, command, display
+from .cli import Parser, UserError, command, display, write_out
 from .config import FEATURES, METRICS, PARAMS, ROOT, SAMPLE, SPLIT, TARGET
 from .model import predict
 from .readers import csvfile
@@ -59,14 +59,15 @@ def main(argv=None) -> int:
     pf = predict(models["float"], X)
     pq = predict(models["quantized"], X)
     q = metrics["quantized"]
-    print(f"{len(X)} test rows; predictions in $100,000. Quantized: {q['bits']} bits, "
-          f"{q['method']}, {q['payload_bytes']} payload bytes.")
-    print(f"{'float':>10} {'quantized':>10} {'true':>10} {'|diff|':>10}")
-    for a, b, t in zip(pf, pq, truth):
-        print(f"{a:10.4f} {b:10.4f} {t:10.4f} {abs(a - b):10.6f}")
     worst = float(np.max(np.abs(pf - pq)))
     bound = q["max_abs_diff_vs_float"]
     ok = worst <= bound + SLACK
-    print(f"largest |float - quantized| here: {worst:.6f}; bound from "
-          f"{display(args.metrics)}: {bound:.6f} -> {'ok' if ok else 'EXCEEDED'}")
+    lines = [f"{len(X)} test rows; predictions in $100,000. Quantized: {q['bits']} bits, "
+             f"{q['method']}, {q['payload_bytes']} payload bytes.",
+             f"{'float':>10} {'quantized':>10} {'true':>10} {'|diff|':>10}"]
+    lines += [f"{a:10.4f} {b:10.4f} {t:10.4f} {abs(a - b):10.6f}"
+              for a, b, t in zip(pf, pq, truth)]
+    lines.append(f"largest |float - quantized| here: {worst:.6f}; bound from "
+                 f"{display(args.metrics)}: {bound:.6f} -> {'ok' if ok else 'EXCEEDED'}")
+    write_out("\n".join(lines) + "\n", "the demo")
     return 0 if ok else 1

@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 
 from . import integer, store
-from .cli import Parser, UserError, atomic_write, command, display
+from .cli import Parser, UserError, atomic_write, command, display, write_out
 from .config import QUANTIZED_MODEL
 
 SOURCES = ("housing_model.c", "housing_model_float.h")  # the same for every model
@@ -102,5 +102,6 @@ def main(argv=None) -> int:
                  header(model.kernel, model.features, args.model).encode())
     for name in SOURCES:
         atomic_write(out / name, (resources.files("housing") / "c" / name).read_bytes())
-    print(f"export: {len(SOURCES) + 1} files of integer-only C -> {display(out)}")
+    write_out(f"export: {len(SOURCES) + 1} files of integer-only C -> {display(out)}\n",
+              "the summary")
     return 0

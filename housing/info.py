@@ -8,7 +8,7 @@ it describes this very file.
 import os
 
 from . import store
-from .cli import Parser, command, display
+from .cli import Parser, command, display, write_out
 from .config import ROOT
 from .results import load_metrics
 
@@ -57,5 +57,6 @@ def main(argv=None) -> int:
         entry = load_metrics(path).get(model.kind, {})
         if os.path.abspath(ROOT / entry.get("path", "")) == os.path.abspath(args.model):
             metrics = entry
-    print("\n".join(card(model, args.model, os.path.getsize(args.model), metrics)))
+    write_out("\n".join(card(model, args.model, os.path.getsize(args.model), metrics)) + "\n",
+              "the model card")
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import store
-from .cli import Parser, UserError, command, display
+from .cli import Parser, UserError, command, display, write_out
 from .config import QUANTIZED_MODEL, TARGET
 
 MODEL_FILE = "model.npz"
@@ -102,5 +102,5 @@ def main(argv=None) -> int:
     except OSError as e:
         raise UserError(f"{display(args.out)}: cannot write the MLflow model "
                         f"({e.strerror})") from None
-    print(f"mlflow: {display(args.model)} -> {display(args.out)}")
+    write_out(f"mlflow: {display(args.model)} -> {display(args.out)}\n", "the summary")
     return 0

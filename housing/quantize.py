@@ -32,7 +32,7 @@ import numpy as np
 
 from . import modelfile
 from . import splitfile, store
-from .cli import Parser, UserError, command
+from .cli import Parser, UserError, command, write_out
 from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
 from .config import METHODS as NAMES
 
@@ -200,5 +200,6 @@ def main(argv=None) -> int:
     y = split["y_train"]
     q = quantize(args.method, coef, intercept, X, y, args.bits)
     store.save_quantized(args.out, q, store.lineage(float_model.meta), auto=args.method == AUTO)
-    print(f"quantize: {q.method}, {q.bits} bits, {q.payload_bytes} payload bytes -> {args.out}")
+    write_out(f"quantize: {q.method}, {q.bits} bits, {q.payload_bytes} payload bytes -> "
+              f"{args.out}\n", "the summary")
     return 0

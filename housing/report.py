@@ -15,7 +15,7 @@ from . import model as m
 from . import modelfile
 from . import quantize as qz
 from . import splitfile, store
-from .cli import Parser, UserError, atomic_write, command, display
+from .cli import Parser, UserError, atomic_write, command, display, write_out
 from .config import FLOAT_MODEL, METRICS, QUANTIZED_MODEL, ROOT, SPLIT, SWEEP_BITS
 
 DIGITS = 8  # decimals kept in metrics.json: far below any difference that matters
@@ -144,7 +144,7 @@ def main(argv=None) -> int:
         metrics[kind].update(path=os.path.relpath(os.path.abspath(path), ROOT),
                         file_bytes=os.path.getsize(path))
     atomic_write(args.metrics, (json.dumps(metrics, indent=2, sort_keys=True) + "\n").encode())
-    print(f"report: float R² {metrics['float']['r2']:.4f}, quantized R² "
-          f"{metrics['quantized']['r2']:.4f} ({metrics['quantized']['bits']} bits, "
-          f"{metrics['quantized']['method']}) -> {display(args.metrics)}")
+    write_out(f"report: float R² {metrics['float']['r2']:.4f}, quantized R² "
+              f"{metrics['quantized']['r2']:.4f} ({metrics['quantized']['bits']} bits, "
+              f"{metrics['quantized']['method']}) -> {display(args.metrics)}\n", "the summary")
     return 0

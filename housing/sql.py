@@ -14,7 +14,7 @@ Rendered with sqlglot, the ``sql`` extra (``pip install 'housing[sql]'``), so ea
 dialect quotes names and spells its double type its own way.
 """
 from . import store
-from .cli import Parser, UserError, command
+from .cli import Parser, UserError, command, write_out
 from .config import QUANTIZED_MODEL
 
 # --dialect's choices: sqlglot's names
@@ -83,5 +83,5 @@ def _parser():
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     model = store.load_model(args.model)
-    print(query(model, args.dialect, args.table), end="")
+    write_out(query(model, args.dialect, args.table), "the query")
     return 0

@@ -6,7 +6,7 @@ Only ``coef_`` and ``intercept_`` leave scikit-learn: they are written to an .np
 inference never needs scikit-learn, joblib or pickle.
 """
 from . import splitfile, store
-from .cli import Parser, command, scikit_learn
+from .cli import Parser, command, scikit_learn, write_out
 from .config import FLOAT_MODEL, SPLIT
 
 
@@ -35,6 +35,6 @@ def main(argv=None) -> int:
     meta, split = splitfile.load_split(args.data)
     coef, intercept = fit(split["X_train"], split["y_train"])
     store.save_float(args.out, coef, intercept, store.lineage(meta))
-    print(f"train: LinearRegression, {len(coef)} coefficients, intercept {intercept:.4f} "
-          f"-> {args.out}")
+    write_out(f"train: LinearRegression, {len(coef)} coefficients, intercept {intercept:.4f} "
+              f"-> {args.out}\n", "the summary")
     return 0

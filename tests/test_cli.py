@@ -1,6 +1,7 @@
 """Every entry point answers a mistake with one line and status 2, and does its job."""
 import importlib
 import json
+import os
 import subprocess
 from pathlib import Path
 import sys
@@ -213,3 +214,45 @@ def test_without_scikit_learn_the_first_stages_name_the_extra(tmp_path, built, s
     assert (run.returncode, run.stderr) == (2, (
         f"housing {stage}: error: housing {stage} needs scikit-learn, which the train extra "
         f"installs: pip install 'housing[train]'\n"))
+
+
+def output_cases(built, tmp_path):
+    """(argv, prog, what it writes) of every command that writes to stdout."""
+    model = str(built["quantized"])
+    return [
+        (["--version"], "housing", "the version"),
+        (["--help"], "housing", "the help"),
+        (["sql", "--help"], "housing sql", "the help"),
+        (["sql", "--model", model, "--dialect", "duckdb"], "housing sql", "the query"),
+        (["info", model], "housing info", "the model card"),
+        (["export", "--c", str(tmp_path / "c"), "--model", model], "housing export",
+         "the summary"),
+        (["train", "--data", str(built["split"]), "--out", str(tmp_path / "f.npz")],
+         "housing train", "the summary"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(7))
+def test_every_command_that_writes_to_stdout_says_when_it_cannot(built, tmp_path, case):
+    """Into a full disk, and with stdout closed: one line and status 2, never a traceback
+    or status 0 with the output lost."""
+    argv, prog, what = output_cases(built, tmp_path)[case]
+    command = [sys.executable, "-m", "housing", *argv]
+    with open("/dev/full", "w") as full:
+        run = subprocess.run(command, cwd=ROOT, stdout=full, stderr=subprocess.PIPE, text=True)
+    assert (run.returncode, run.stderr) == (
+        2, f"{prog}: error: <stdout>: cannot write {what} (No space left on device); the "
+           f"output is incomplete\n")
+    run = subprocess.run(command, cwd=ROOT, stdout=None, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: os.close(1))
+    assert (run.returncode, run.stderr) == (
+        2, f"{prog}: error: standard output is closed; expected somewhere to write {what}\n")
+
+
+def test_predict_with_stdin_closed_is_one_line(built):
+    run = subprocess.run([sys.executable, "-m", "housing", "predict", "--model",
+                          str(built["quantized"])], cwd=ROOT, capture_output=True, text=True,
+                         stdin=None, preexec_fn=lambda: os.close(0))
+    assert (run.returncode, run.stdout, run.stderr) == (
+        2, "", "housing predict: error: standard input is closed; expected rows on it, or "
+               "--input FILE\n")
