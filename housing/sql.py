@@ -14,7 +14,7 @@ Rendered with sqlglot, the ``sql`` extra (``pip install 'housing[sql]'``), so ea
 dialect quotes names and spells its double type its own way.
 """
 from . import store
-from .cli import Parser, UserError, command, write_out
+from .cli import Parser, UserError, bounded, command, write_out
 from .config import QUANTIZED_MODEL
 
 # --dialect's choices: sqlglot's names
@@ -60,6 +60,11 @@ def outside_training_range(exp, model):
     return exp.Paren(this=condition)
 
 
+# a table's name: printable text, quoted in the query as an identifier
+table_name = bounded(str, lambda t: 0 < len(t) <= 128 and t.isprintable(),
+                     "a table's name, 1 to 128 printable characters")
+
+
 def query(model, dialect, table=TABLE):
     """The query's text in ``dialect``, over ``table``."""
     exp = sqlglot_expressions()
@@ -75,7 +80,8 @@ def _parser():
     p = Parser(prog="housing sql", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
     p.add_argument("--dialect", choices=DIALECTS, required=True)
-    p.add_argument("--table", default=TABLE, help=f"the table of rows (default: {TABLE})")
+    p.add_argument("--table", default=TABLE, type=table_name,
+                   help=f"the table of rows (default: {TABLE})")
     return p
 
 

@@ -213,3 +213,11 @@ def test_a_quoted_field_may_be_as_long_as_a_line(capsys, monkeypatch, built):
     data = ("id," + ",".join(FEATURES) + "\n" + f'"{note}",' + GOOD[0] + "\n").encode()
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], data, "--id", "id")
     assert (rc, out.splitlines()[1].split(",")[0]) == (0, note)
+
+
+def test_lines_that_end_in_a_carriage_return_alone_are_named(capsys, monkeypatch, built):
+    text = ",".join(FEATURES) + "\r8.3,41,6.9,1,322,2.5,37.8,-122.2\r"  # classic Mac OS
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
+    assert (rc, out, err) == (2, "", "housing predict: error: <stdin>, line 1: expected one row "
+                                     "per line, found a carriage return inside the header; end "
+                                     "lines with LF or CRLF, not CR alone\n")

@@ -28,6 +28,8 @@ BAD = {
     "bad byte after a byte-order mark": (
         "/v2/models/float/infer", b'\xef\xbb\xbf{"inputs": [\x83]}', 400,
         "request body: expected UTF-8 text, got byte 0x83 at position 16"),
+    "an empty body": ("/v2/models/float/infer", b"", 400,
+                      "request body: empty; expected a JSON document"),
     "wrong shape": ("/v2/models/float/infer", infer_body(shape=[4, 8]), 400,
                     "input 'x': shape [4, 8] holds 32 values, 'data' has 24"),
     # nested, the rows must be the shape's: 7 and 9 values would move a row boundary

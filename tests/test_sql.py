@@ -114,6 +114,10 @@ def test_the_command_line(capsys, built):
     assert sql.main(["--model", str(built["float"]), "--dialect", "duckdb", "--table", "t"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("SELECT\n  *,\n  CAST(") and out.endswith('FROM "t";\n')
+    assert sql.main(["--model", str(built["float"]), "--dialect", "duckdb", "--table", ""]) == 2
+    assert capsys.readouterr().err == (
+        "housing sql: error: argument --table: expected a table's name, 1 to 128 printable "
+        "characters, got '' (see --help)\n")
     assert sql.main(["--model", str(built["float"]), "--dialect", "oracle"]) == 2
     assert capsys.readouterr().err == (
         "housing sql: error: argument --dialect: invalid choice: 'oracle' (choose from "

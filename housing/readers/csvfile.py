@@ -78,6 +78,9 @@ def line_at(source, no):
 def header(line, features, source, id_column=None, no=1):
     """Columns of a CSV header ``line`` (line ``no``)."""
     where = line_at(source, no)
+    if "\r" in line.rstrip("\r"):
+        raise UserError(f"{where}: expected one row per line, found a carriage return inside "
+                        f"the header; end lines with LF or CRLF, not CR alone")
     names = [name.strip() for name in split(line, source, no)]
     if len(names) == 1:
         for d in OTHER_DELIMITERS:

@@ -50,6 +50,8 @@ def parse_json(data, where):
     the infinities, which JSON lacks, are refused, as is nesting past Python's limit."""
     try:
         text = data if isinstance(data, str) else str(data, "utf-8").removeprefix("\ufeff")
+        if not text.strip():
+            raise UserError("empty; expected a JSON document")
         decoder = CAREFUL_DECODER if MAY_OVERFLOW.search(text) else DECODER
         return decoder.decode(text)  # a byte-order mark is dropped, as Excel writes one
     except UnicodeDecodeError as e:
