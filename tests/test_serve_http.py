@@ -258,6 +258,12 @@ def test_compressed_requests_and_responses(server, built, encoding, compress):
     assert (status, h["Content-Encoding"]) == (200, "gzip")
     assert json.loads(gzip.decompress(data))["outputs"][0]["data"] == cli(built, "float", X)
     assert "Content-Encoding" not in exchange(server, "POST", "/v2/models/float/infer", request)[2]
+    for refused in ("gzip;q=0", "gzip; q=0.000, deflate", "gzip;Q = 0.0"):  # RFC 9110: q=0 is a no
+        headers = exchange(server, "POST", "/v2/models/float/infer", request,
+                           {"Accept-Encoding": refused})[2]
+        assert "Content-Encoding" not in headers
+    assert exchange(server, "POST", "/v2/models/float/infer", request,
+                    {"Accept-Encoding": "gzip;q=0.001"})[2]["Content-Encoding"] == "gzip"
 
 
 def test_a_compression_bomb_is_refused_without_expanding_it(built):

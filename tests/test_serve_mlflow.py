@@ -75,6 +75,10 @@ def test_sagemaker_csv_with_and_without_a_header_and_each_accept(server, built):
                           {"Content-Type": "text/csv", "Accept": "*/*"})
     assert json.loads(data) == {"predictions": want}
     status, data, h = exchange(server, "POST", "/invocations", bare.encode(),
+                          {"Content-Type": "text/csv",
+                           "Accept": "text/csv;q=0, application/jsonlines;q=0.5"})
+    assert (status, h["Content-Type"]) == (200, "application/jsonlines")  # q=0: not CSV
+    status, data, h = exchange(server, "POST", "/invocations", bare.encode(),
                           {"Content-Type": "text/csv", "Accept": "application/x-protobuf"})
     assert (status, json.loads(data)) == (406, {"error_code": "NOT_IMPLEMENTED", "message": (
         "Accept 'application/x-protobuf' cannot be answered here; expected application/json, "

@@ -1,6 +1,7 @@
 """What every route shares: the request a handler reads, the response it returns, and the
 error that becomes a 4xx. No protocol is named here."""
 import json
+import re
 from dataclasses import dataclass, field
 
 from ..cli import UserError
@@ -13,6 +14,9 @@ class HTTPError(UserError):
         super().__init__(message)
         self.status = status
         self.headers = list(headers)
+
+
+REFUSED = re.compile(r"\s*[qQ]\s*=\s*0(?:\.0{0,3})?\s*")  # a weight of zero: q=0, q=0.000
 
 
 class Request:
@@ -37,8 +41,11 @@ class Request:
         return self.headers.get(name, b"").decode("latin-1")
 
     def tokens(self, name):
-        """The comma-separated values of header ``name``, without parameters, lower case."""
-        return [t.split(";")[0].strip().lower() for t in self.header(name).split(",")]
+        """The comma-separated values of header ``name``, without parameters, lower case,
+        leaving out any with q=0, which RFC 9110 reads as "not acceptable"."""
+        return [value.strip().lower() for value, *params in
+                (item.split(";") for item in self.header(name).split(","))
+                if not any(REFUSED.fullmatch(param) for param in params)]
 
     def expect_kind(self, *accepted):
         """415 unless the body's Content-Type is one of ``accepted`` ("" for none)."""
