@@ -353,3 +353,34 @@ def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_
                           tmp_path / "answers.json"], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == []
+
+
+def whole_answer(server, request_line):
+    """(status line, body) of one request sent as ``request_line`` and a Host header."""
+    host, port = server[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(request_line.encode() + b"\r\nHost: x\r\nContent-Length: 0\r\n"
+                                           b"Connection: close\r\n\r\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0].decode(), body.decode()
+
+
+@pytest.mark.parametrize("request_line, status, body", [
+    # routes match the target as sent: an encoded '/' does not reach infer
+    ("POST /v2/models/float%2Finfer HTTP/1.1", "HTTP/1.1 405 Method Not Allowed",
+     '{"error": "POST is not allowed on /v2/models/float%2Finfer; expected GET, HEAD"}'),
+    ("GET /v2/models/float%2Finfer HTTP/1.1", "HTTP/1.1 404 Not Found",
+     '{"error": "no model named \'float/infer\'; expected one of float, quantized"}'),
+    # an absolute-form target is its path (RFC 9112: a server accepts it)
+    ("GET http://localhost:8080/v2/health/ready HTTP/1.1", "HTTP/1.1 200 OK",
+     '{"ready": true}'),
+    ("OPTIONS * HTTP/1.1", "HTTP/1.1 200 OK", ""),
+    ("CONNECT localhost:443 HTTP/1.1", "HTTP/1.1 405 Method Not Allowed",
+     '{"error": "CONNECT localhost:443 is not served here; expected a path, as '
+     '/v2/health/ready"}'),
+])
+def test_request_targets_as_sent(server, request_line, status, body):
+    assert whole_answer(server, request_line) == (status, body)

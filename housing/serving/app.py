@@ -11,6 +11,7 @@ import gzip
 import re
 import sys
 import time
+from urllib.parse import unquote
 
 from ..cli import UserError
 from . import ops
@@ -97,22 +98,29 @@ class App:
     def route(self, request):
         """The route of a request; 404 or 405 otherwise. HEAD is GET without the body;
         OPTIONS answers with the methods the path allows."""
+        if request.target == "*" or request.method == "CONNECT":  # the server, not a path
+            allow = [(b"allow", b"GET, HEAD, POST, OPTIONS")]
+            if request.method == "OPTIONS":
+                return options_route(allow)
+            raise HTTPError(405, f"{request.method} {escaped(request.target)} is not served "
+                                 f"here; expected a path, as /v2/health/ready", allow)
         allowed = []
         for route in self.routes:
-            match = route.pattern.fullmatch(request.path)
+            match = route.pattern.fullmatch(request.target)
             if match:
                 if request.method == route.method or (route.method, request.method) == (
                         "GET", "HEAD"):
-                    request.params = match.groupdict()
+                    request.params = {key: value and unquote(value)
+                                      for key, value in match.groupdict().items()}
                     return route
                 allowed += [route.method, "HEAD"] if route.method == "GET" else [route.method]
         if not allowed:
-            raise HTTPError(404, f"no such path {request.path[:200]!r}; expected "
-                                 f"{self.paths_like(request.path)}")
+            raise HTTPError(404, f"no such path {request.target[:200]!r}; expected "
+                                 f"{self.paths_like(request.target)}")
         allow = [(b"allow", ", ".join(allowed + ["OPTIONS"]).encode())]
         if request.method == "OPTIONS":
             return options_route(allow)
-        raise HTTPError(405, f"{request.method} is not allowed on {escaped(request.path)}; "
+        raise HTTPError(405, f"{request.method} is not allowed on {escaped(request.target)}; "
                              f"expected {', '.join(allowed)}", allow)
 
     def paths_like(self, path):

@@ -16,6 +16,7 @@ class HTTPError(UserError):
         self.headers = list(headers)
 
 
+ABSOLUTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*")  # scheme and authority
 REFUSED = re.compile(r"\s*[qQ]\s*=\s*0(?:\.0{0,3})?\s*")  # a weight of zero: q=0, q=0.000
 
 
@@ -28,7 +29,11 @@ class Request:
 
     def __init__(self, scope):
         self.method = scope["method"]
-        self.path = scope["path"]
+        self.path = scope["path"]  # percent-decoded: for messages and logs
+        # routes match the target as sent, as a proxy's rules do, so that %2F is never a
+        # separator; an absolute-form target (http://host/path) is its path
+        target = (scope.get("raw_path") or self.path.encode()).decode("latin-1")
+        self.target = ABSOLUTE.sub("", target, count=1) or "/"
         self.headers = dict(scope["headers"])
         self.params = {}
         self.body = b""
