@@ -197,6 +197,9 @@ def test_binary_tensor_data_in_and_out(server, built, datatype):
     (lambda h: h.replace(b'"shape": [3, 8]', b'"shape": [300000, 8]'),
      "input 'features': shape [300000, 8] of FP64 takes 19200000 binary bytes, and no 'data'; "
      "got 'binary_data_size' 192"),
+    (lambda h: h.replace(b'"binary_data_size": 192', b'"binary_data_size": 192.0'),
+     "input 'features': shape [3, 8] of FP64 takes 192 binary bytes, and no 'data'; got "
+     "'binary_data_size' 192.0"),
 ])
 def test_binary_sizes_are_checked_against_the_shape_before_reading(server, change, message):
     body, headers = binary_request(ROWS, "FP64", outputs=False)

@@ -160,7 +160,8 @@ def tensor(t, features, i, blob):
             check_nesting(data, shape, where)
         return name, values.numbers(flat, at, datatype).reshape(shape)
     dtype = np.dtype(BINARY[datatype])
-    if "data" in t or binary != size * dtype.itemsize:  # checked before a byte is read
+    if "data" in t or type(binary) is not int or binary != size * dtype.itemsize:
+        # checked before a byte is read; 128.0 is not a count of bytes
         raise UserError(f"{where}: shape {shape} of {datatype} takes {size * dtype.itemsize} "
                         f"binary bytes, and no 'data'; got 'binary_data_size' "
                         f"{repr(binary)[:40]}" + (" and 'data'" if "data" in t else ""))
