@@ -384,3 +384,20 @@ def whole_answer(server, request_line):
 ])
 def test_request_targets_as_sent(server, request_line, status, body):
     assert whole_answer(server, request_line) == (status, body)
+
+
+def test_a_transfer_coding_other_than_chunked_is_refused(server):
+    body = gzip.compress(json.dumps(infer_body()).encode())
+    head = (b"POST /v2/models/float/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+            b"\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n")
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(body), body)
+    host, port = server[0].split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(head + chunked)
+        data = b""
+        while part := s.recv(65536):
+            data += part
+    assert data.split(b"\r\n")[0] == b"HTTP/1.1 400 Bad Request"
+    assert json.loads(data.partition(b"\r\n\r\n")[2]) == {"error": (
+        "Transfer-Encoding 'gzip, chunked' is not accepted; expected chunked alone (a "
+        "compressed body says so in Content-Encoding)")}

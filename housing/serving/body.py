@@ -31,6 +31,11 @@ class BodyReader:
                        or len(length) > 20 or int(length) > self.max_body):
             raise HTTPError(413, f"a body of {length[:40]} bytes; the limit is "
                                  f"{self.max_body:,} (--max-body)")
+        transfer = request.tokens(b"transfer-encoding")
+        if any(coding not in ("chunked", "") for coding in transfer):
+            raise HTTPError(400, f"Transfer-Encoding {request.header(b'transfer-encoding')[:40]!r} "
+                                 f"is not accepted; expected chunked alone (a compressed body "
+                                 f"says so in Content-Encoding)")
         encoding = request.header(b"content-encoding").strip().lower()
         if encoding not in ("", "identity", *ENCODINGS):
             raise HTTPError(415, f"Content-Encoding {encoding[:40]!r} is not accepted; "
