@@ -100,7 +100,7 @@ def main(argv=None) -> int:
     served = Served.load(specs, args.default, args.strict)
     check_port(args.host, args.port)
     metrics = Metrics(folder(args.metrics_dir))
-    made_metrics_dir = not args.metrics_dir  # a folder of our own, removed at exit
+    made_metrics_dir = metrics.path != args.metrics_dir  # a folder of our own, removed at exit
     log = AccessLog(sys.stdout, args.log_format)
     app = App(served, log, args.max_body, args.body_timeout, metrics)
     settings = {k: v for k, v in vars(args).items() if k != "model"}

@@ -3,7 +3,9 @@
 import gzip
 import io
 import json
+import shutil
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -211,3 +213,52 @@ def test_a_json_number_that_overflows_is_quoted_as_sent(app, literal, shown):
     answer = asgi(app, "POST", "/v2/models/float/infer", body, JSON)
     assert (answer.status, answer.json) == (400, {
         "error": f"input 'features', row 1, column 'MedInc': {shown} overflows to infinity"})
+
+
+def folder_refusal(path):
+    with pytest.raises(readers.UserError) as e:
+        folder(str(path))
+    return str(e.value)
+
+
+def test_a_metrics_folder_others_may_write_gets_a_private_one_inside(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # as docker run --tmpfs makes it
+    path = Path(folder(str(shared)))
+    assert path.parent == shared and path.stat().st_mode & 0o777 == 0o700
+    assert folder(str(path)) == str(path)  # a private folder is used as it is
+
+
+def test_a_metrics_folder_holding_what_is_not_counts_is_refused(tmp_path):
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / "counter_4242.db").symlink_to(tmp_path / "elsewhere")
+    assert folder_refusal(planted) == (
+        f"{planted}: the metrics folder holds 'counter_4242.db', which is not a plain file; "
+        f"give an empty --metrics-dir")
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "counter_4242.db").write_bytes(b"")
+    assert folder_refusal(garbage) == (
+        f"{garbage}: the metrics folder holds files that are not prometheus-client's; give "
+        f"an empty --metrics-dir")
+
+
+def test_files_planted_after_start_and_a_deleted_folder_are_503s_on_every_route_that_reads_them(
+        built, tmp_path):
+    for damage in ("garbage", "deleted"):
+        path = folder(str(tmp_path / damage))
+        served = Served.load([f"float={built['float']}"], "float")
+        app = App(served, AccessLog(io.StringIO()), max_body=1 << 20, body_timeout=5,
+                  metrics=Metrics(path))
+        assert asgi(app, "GET", "/v2/models/float/stats").status == 200
+        if damage == "garbage":
+            (tmp_path / damage / "counter_4242.db").write_bytes(b"\0" * 3)
+        else:
+            shutil.rmtree(tmp_path / damage)
+        for route in ("/metrics", "/v2/models/float/stats"):
+            answer = asgi(app, "GET", route)
+            assert (answer.status, answer.json) == (503, {
+                "error": f"{path}: the metrics folder cannot be read; metrics have stopped"})
+

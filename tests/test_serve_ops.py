@@ -299,3 +299,41 @@ def test_serve_strict_refuses_rows_outside_the_training_range(built):
                                                 f"1e+07"})
     finally:
         assert stop(proc)[0] == 0
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 6 MiB tmpfs of its own (mounting needs root, as CI and the image build have)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mount = tmp_path / "tmpfs"
+    mount.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m,mode=755", "tmpfs", str(mount)],
+                   check=True)
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=True)
+
+
+def test_a_metrics_folder_that_fills_up_stops_the_metrics_not_the_worker(built, small_tmpfs):
+    port = free_port()
+    proc = start(built, port, "--metrics-dir", str(small_tmpfs / "metrics"))
+    server = (f"127.0.0.1:{port}", proc)
+    try:
+        assert call(server, "GET", "/v2/models/float")[0] == 200
+        with open(small_tmpfs / "filler", "wb") as filler:  # every byte left, taken
+            try:
+                while True:
+                    filler.write(b"\0" * 65536)
+                    filler.flush()
+            except OSError:
+                pass
+        # new labels (models, routes, statuses) each grow a file past the full disk's end
+        statuses = [call(server, "POST", f"/v2/models/{name}/infer", infer_body())[0]
+                    for name in ("float", "quantized", "forest")] + [
+                    call(server, "GET", path)[0] for path in ("/v2", "/v1/models", "/nowhere")]
+        statuses += [call(server, "GET", "/metrics")[0]]
+    finally:
+        status, _, err = stop(proc)
+    assert statuses == [200, 200, 404, 200, 200, 404, 503]
+    assert status == 0 and err.count("the metrics folder cannot be written (No space left "
+                                      "on device); metrics stop") == 1

@@ -3,6 +3,7 @@ multiprocess mode, made for gunicorn's process model. Each process writes its va
 files in one folder, which a scrape reads; a dead worker's files keep counting, so no
 counter goes backwards when a worker is replaced.
 """
+import errno
 import os
 import sys
 import tempfile
@@ -10,6 +11,7 @@ import time
 from typing import NamedTuple
 
 from ..cli import UserError
+from .http import HTTPError
 
 SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # a tmpfs, if writable
 # prometheus-client maps its files into memory; a write past a full filesystem's end is
@@ -20,10 +22,16 @@ BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.
 
 def folder(path=None):
     """The metrics folder: ``path``, or a new one in /dev/shm (a tmpfs, writable in a
-    read-only container) or the temporary folder; one line when it cannot be made."""
+    read-only container) or the temporary folder; one line when it cannot be made.
+
+    The workers write files whose names anyone can guess, so only this user may write
+    where they are: a ``path`` that others may write too (a container's tmpfs or a
+    Kubernetes emptyDir, mode 1777 or 777) gets a new private folder inside it."""
     try:
         if path:
             os.makedirs(path, exist_ok=True)
+            if not private(path):
+                path = tempfile.mkdtemp(prefix="housing-metrics-", dir=path)
         else:
             path = tempfile.mkdtemp(prefix="housing-metrics-", dir=SHM)
         stat = os.statvfs(path)
@@ -34,11 +42,42 @@ def folder(path=None):
     if not os.access(path, os.W_OK):
         raise UserError(f"{path}: the metrics folder is not writable; give a writable "
                         f"--metrics-dir (a tmpfs in a read-only container)")
+    check_owned(path)
     free = stat.f_bavail * stat.f_frsize
     if free < MIN_FREE:
         raise UserError(f"{path}: the metrics folder has {free:,} bytes free; expected at "
                         f"least {MIN_FREE:,} (--metrics-dir)")
     return path
+
+
+def private(path):
+    """Whether only this user may write in the folder ``path``."""
+    here = os.stat(path)
+    return here.st_uid == os.geteuid() and not here.st_mode & 0o022
+
+
+def check_owned(path):
+    """Nothing in the metrics folder may be a link or other than a plain file, or a file
+    planted there could be written through, or read as counts."""
+    for entry in os.scandir(path):
+        if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            raise UserError(f"{path}: the metrics folder holds {entry.name[:60]!r}, which is "
+                            f"not a plain file; give an empty --metrics-dir")
+    from prometheus_client import CollectorRegistry, multiprocess
+    registry = CollectorRegistry()
+    try:  # what an earlier server left is read as counts: it must be prometheus-client's
+        multiprocess.MultiProcessCollector(registry, path=path)
+        list(registry.collect())
+    except Exception:  # noqa: BLE001 - whatever the files hold, they are not counts
+        raise UserError(f"{path}: the metrics folder holds files that are not "
+                        f"prometheus-client's; give an empty --metrics-dir") from None
+
+
+def has_room(path):
+    """Whether the folder still has MIN_FREE bytes: a new file, or a file grown for a new
+    set of labels, past a full filesystem's end would be a SIGBUS."""
+    stat = os.statvfs(path)
+    return stat.f_bavail * stat.f_frsize >= MIN_FREE
 
 
 class Metrics:
@@ -110,6 +149,8 @@ class Metrics:
         self.in_flight.set(self.active)
         for key, pending in self.pending.items():
             if key not in self.children:
+                if not has_room(self.path):  # checked as written: new labels grow a file
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 route, protocol, model, status, inference = key
                 outcome = "success" if status < 400 else "fail"
                 self.children[key] = Children(
@@ -134,26 +175,34 @@ class Metrics:
 
     def scrape(self):
         """(the text format of every process' values and this process' own metrics, its
-        media type); an OSError when the folder cannot be read."""
-        registry = self.every_process()
+        media type); a 503 when the folder cannot be read."""
+        registry = self.p.CollectorRegistry()
+        registry.register(Collected(self.every_process()))
         self.p.ProcessCollector(registry=registry)  # the answering worker's
         return self.p.generate_latest(registry), self.p.CONTENT_TYPE_LATEST
 
     def every_process(self):
-        """A registry of every process' values, read from the folder; an OSError or a
-        ValueError when the folder cannot be read."""
+        """A registry of every process' values, read from the folder now; a 503 when the
+        folder cannot be written or read (deleted, say, or holding a file that is not
+        prometheus-client's)."""
         from prometheus_client import multiprocess
         self.flush()  # this process' own counts, to this moment
+        unreadable = HTTPError(503, f"{self.path}: the metrics folder cannot be read; "
+                                    f"metrics have stopped")
         if self.failed:
-            raise OSError(f"{self.path}: the metrics folder cannot be written")
+            raise unreadable
         registry = self.p.CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return registry
+        try:
+            multiprocess.MultiProcessCollector(registry)
+            families = list(registry.collect())
+        except Exception:  # noqa: BLE001 - whatever the files hold, the answer is a 503
+            raise unreadable from None
+        return families
 
     def model_totals(self, model):
         """The ModelTotals of ``model`` over every process."""
         values = {}
-        for family in self.every_process().collect():
+        for family in self.every_process():
             for sample in family.samples:
                 if sample.labels.get("model") == model:
                     key = (sample.name, sample.labels.get("outcome"))
@@ -170,6 +219,17 @@ class Metrics:
     def worker_exit(self, pid):
         from prometheus_client import multiprocess
         multiprocess.mark_process_dead(pid)
+
+
+class Collected:
+    """A collector of metric families already read (prometheus-client's custom collector
+    interface: ``collect``)."""
+
+    def __init__(self, families):
+        self.families = families
+
+    def collect(self):
+        return self.families
 
 
 class Pending:
