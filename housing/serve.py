@@ -26,6 +26,11 @@ from .serving.models import Served
 
 # --- settings ---------------------------------------------------------------------
 
+# seconds a stopping worker gives requests in flight, within docker stop's 10 s: past it
+# gunicorn ends the connections still open, idle ones included (its asgi worker never
+# times out a connection that has not sent a request)
+GRACE = 8
+
 port = bounded(int, lambda n: 1 <= n <= 65535, "a port, 1 to 65535")
 seconds = bounded(float, lambda s: 0 < s <= 86400, "seconds, above 0 and at most 86400")
 log_format = bounded(str, lambda t: t in ("text", "json"), "text or json")
@@ -116,14 +121,15 @@ def main(argv=None) -> int:
         log.event("stop", f"housing serve: worker {worker.pid} stopped after {app.answered} "
                           f"request{many}", pid=worker.pid, requests=app.answered)
 
-    def on_exit(server):
+    def on_exit(server):  # in the master, last: after every worker, stopped or ended
         if made_metrics_dir:
             shutil.rmtree(metrics.path, ignore_errors=True)
+        log.event("stopped", "housing serve: stopped")
     Gunicorn(app, {
         "bind": f"{args.host}:{args.port}", "workers": args.workers, "worker_class": "asgi",
         "reuse_port": True, "asgi_lifespan": "off", "keepalive": args.keepalive,
         # gunicorn's own bound on a body's wait: past ours, so that ours answers 408
-        "timeout": int(args.body_timeout) + 5, "graceful_timeout": 20,
+        "timeout": int(args.body_timeout) + 5, "graceful_timeout": GRACE,
         "worker_tmp_dir": SHM,  # the heartbeat files: writable in a read-only container
         "control_socket_disable": True, "loglevel": "warning",
         "proc_name": "housing", "worker_exit": worker_exit,

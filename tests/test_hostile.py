@@ -240,7 +240,9 @@ def test_a_metrics_folder_holding_what_is_not_counts_is_refused(tmp_path):
     garbage = tmp_path / "garbage"
     garbage.mkdir()
     (garbage / "counter_4242.db").write_bytes(b"")
-    assert folder_refusal(garbage) == (
+    with pytest.raises(readers.UserError) as e:
+        Metrics(folder(str(garbage)))
+    assert str(e.value) == (
         f"{garbage}: the metrics folder holds files that are not prometheus-client's; give "
         f"an empty --metrics-dir")
 

@@ -60,10 +60,11 @@ def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_wo
     assert re.fullmatch(stamp + r" housing serve: float \(version [0-9a-f]{12}\), quantized "
                         r"\(version [0-9a-f]{12}\) on http://127\.0\.0\.1:\d+; settings: host="
                         r"127\.0\.0\.1 .* max_body=1048576 body_timeout=1\.0 .*", lines[0])
-    assert re.fullmatch(stamp + r" housing serve: worker \d+ stopped after \d+ requests", lines[-1])
+    assert re.fullmatch(stamp + r" housing serve: worker \d+ stopped after \d+ requests", lines[-2])
+    assert re.fullmatch(stamp + r" housing serve: stopped", lines[-1])
     # one line a request, the health probe (which succeeded) left out: time, client,
     # request id, method, path, status, rows, milliseconds
-    requests = [line.split() for line in lines[1:-1]]
+    requests = [line.split() for line in lines[1:-2]]
     assert [r[3:7] for r in requests] == [["POST", "/v2/models/float/infer", "200", "3"]] * 2
     assert all(re.fullmatch(stamp, r[0]) and r[1] == "127.0.0.1" and re.fullmatch(
         "[0-9a-f]{20}", r[2]) and r[7].endswith("ms") and len(r) == 8 for r in requests)
@@ -86,7 +87,7 @@ def test_request_ids_json_logs_and_failed_probes(built):
     status, out, err = stop(proc)
     lines = [json.loads(line) for line in out.splitlines()]
     assert [line["event"] for line in lines] == ["start", "request", "request", "request",
-                                                 "request", "stop"]
+                                                 "request", "stop", "stopped"]
     assert lines[0]["models"].keys() == {"float", "quantized"}
     assert lines[0]["settings"]["log_format"] == "json"
     first = lines[1]
@@ -95,7 +96,24 @@ def test_request_ids_json_logs_and_failed_probes(built):
             "path": "/v2/models/float/infer", "status": 200, "rows": 3}
     assert [(line["path"], line["status"]) for line in lines[3:5]] == [
         ("/v2/models/forest/ready", 404), ("/v2/health/live/x\u2028", 404)]
-    assert forged and lines[-1]["requests"] >= 5  # and start-up's readiness probes
+    assert forged and lines[-2]["requests"] >= 5  # and start-up's readiness probes
+
+
+def test_sigterm_ends_the_server_within_docker_stops_10_s_with_idle_connections_open(built):
+    """Connections that never send a request, which gunicorn's asgi worker does not time
+    out, are ended at the grace period (8 s), before docker stop would kill the server."""
+    port = free_port()
+    proc = start(built, port, "--workers", "2")
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        status = proc.wait(timeout=10)  # docker stop's default, then SIGKILL
+    finally:
+        for s in idle:
+            s.close()
+    out = stop(proc)[1]
+    assert status == 0 and out.endswith(" housing serve: stopped\n")
 
 
 def test_help_lists_every_variable_and_bad_values_stop_start_up(built):
@@ -208,7 +226,7 @@ def test_a_path_cannot_forge_a_log_line(built):
     proc = start(built, port)
     call((f"127.0.0.1:{port}",), "GET", "/x%0AGET%20/v2%20200%200%200.01ms%1b[2J")
     out = stop(proc)[1]
-    line = out.splitlines()[-2]  # the last is the worker's stop line
+    line = out.splitlines()[-3]  # the last two: the worker's stop line, the server's
     time_, client, request_id, *fields = line.split(" ")
     # one field for the path, its spaces escaped too: a log parser splits on spaces
     assert fields[:4] == ["GET", "/x\\nGET\\u0020/v2\\u0020200\\u00200\\u00200.01ms\\u001b[2J",
@@ -222,7 +240,7 @@ def test_a_request_id_cannot_forge_a_log_line(built):
     status, _, headers = call((f"127.0.0.1:{port}",), "GET", "/version",
                               headers={"X-Request-ID": "abc GET /v2 200"})
     out = stop(proc)[1]
-    line = out.splitlines()[-2]
+    line = out.splitlines()[-3]
     request_id = line.split(" ")[2]
     assert status == 200
     assert request_id == headers["x-request-id"] != "abc"  # a new id, not the client's

@@ -58,19 +58,12 @@ def private(path):
 
 def check_owned(path):
     """Nothing in the metrics folder may be a link or other than a plain file, or a file
-    planted there could be written through, or read as counts."""
+    planted there could be written through. (Metrics reads what is there as counts.)"""
     for entry in os.scandir(path):
         if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
             raise UserError(f"{path}: the metrics folder holds {entry.name[:60]!r}, which is "
                             f"not a plain file; give an empty --metrics-dir")
-    from prometheus_client import CollectorRegistry, multiprocess
-    registry = CollectorRegistry()
-    try:  # what an earlier server left is read as counts: it must be prometheus-client's
-        multiprocess.MultiProcessCollector(registry, path=path)
-        list(registry.collect())
-    except Exception:  # noqa: BLE001 - whatever the files hold, they are not counts
-        raise UserError(f"{path}: the metrics folder holds files that are not "
-                        f"prometheus-client's; give an empty --metrics-dir") from None
+
 
 
 def has_room(path):
@@ -120,6 +113,14 @@ class Metrics:
         self.last_inference = p.Gauge("housing_last_inference_timestamp_seconds",
                                       "When a model last answered", ["model"],
                                       multiprocess_mode="max", registry=None)
+        from prometheus_client import multiprocess
+        registry = p.CollectorRegistry()
+        try:  # what an earlier server left is read as counts: it must be prometheus-client's
+            multiprocess.MultiProcessCollector(registry, path=path)
+            list(registry.collect())
+        except Exception:  # noqa: BLE001 - whatever the files hold, they are not counts
+            raise UserError(f"{path}: the metrics folder holds files that are not "
+                            f"prometheus-client's; give an empty --metrics-dir") from None
 
     def started(self):
         self.active += 1
