@@ -18,6 +18,7 @@ from gunicorn.app.base import BaseApplication
 
 from .cli import Parser, UserError, bounded, command, count
 from .config import FLOAT_MODEL, QUANTIZED_MODEL
+from .serving import memory
 from .serving.app import App
 from .serving.log import AccessLog
 from .serving.metrics import SHM, Metrics, folder
@@ -26,9 +27,9 @@ from .serving.models import Served
 
 # --- settings ---------------------------------------------------------------------
 
-# seconds a stopping worker gives requests in flight, within docker stop's 10 s: past it
-# gunicorn ends the connections still open, idle ones included (its asgi worker never
-# times out a connection that has not sent a request)
+# How long a stopping worker gives requests in flight, in seconds: less than docker stop
+# waits by default, then gunicorn ends the connections still open, idle ones included
+# (its asgi worker never times out a connection that has not sent a request)
 GRACE = 8
 
 port = bounded(int, lambda n: 1 <= n <= 65535, "a port, 1 to 65535")
@@ -47,7 +48,11 @@ def _parser():
             ("--port", port, 8080, "port to listen on"),
             ("--workers", count, 2, "server processes, each one event loop"),
             ("--default", str, "quantized", "the model /invocations uses"),
-            ("--max-body", count, 16 << 20, "bytes a request body may hold; larger is a 413"),
+            ("--max-body", count, None, "bytes a request body may hold; larger is a 413 "
+                                        "(16 MiB, or less to fit a memory limit)"),
+            ("--max-held", count, None, "bytes of request bodies a worker holds at once; "
+                                        "past it a 503 (4 x --max-body, or less to fit a "
+                                        "memory limit)"),
             ("--body-timeout", seconds, 30.0, "seconds a body may take to arrive; then 408"),
             ("--keepalive", count, 5, "seconds an idle kept-alive connection stays open"),
             ("--strict", switch, False, "refuse rows with a feature outside the training "
@@ -66,7 +71,8 @@ def _parser():
             p.add_argument(flag, action="store_true", default=default,
                            help=f"{help_} ({env}=true)")
         else:
-            p.add_argument(flag, type=kind, default=default, help=f"{help_} ({env}; {default})")
+            shown = "from the memory limit" if default is None else default
+            p.add_argument(flag, type=kind, default=default, help=f"{help_} ({env}; {shown})")
     p.add_argument("--model", action="append", metavar="NAME=PATH",
                    help="a model to serve; repeat for more (default: float and quantized "
                         "from artifacts/models/)")
@@ -101,13 +107,16 @@ def check_port(host, port_):
 @command("housing serve")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
+    fitted = memory.bounds(memory.limit(), args.workers, args.max_body)  # the container's
+    args.max_body = fitted.max_body
+    args.max_held = max(args.max_held or fitted.max_held, args.max_body)
     specs = args.model or [f"float={FLOAT_MODEL}", f"quantized={QUANTIZED_MODEL}"]
     served = Served.load(specs, args.default, args.strict)
     check_port(args.host, args.port)
     metrics = Metrics(folder(args.metrics_dir))
     made_metrics_dir = metrics.path != args.metrics_dir  # a folder of our own, removed at exit
     log = AccessLog(sys.stdout, args.log_format)
-    app = App(served, log, args.max_body, args.body_timeout, metrics)
+    app = App(served, log, args.max_body, args.body_timeout, metrics, args.max_held)
     settings = {k: v for k, v in vars(args).items() if k != "model"}
     settings["metrics_dir"] = metrics.path
     models = ", ".join(f"{k} (version {v})" for k, v in served.versions.items())

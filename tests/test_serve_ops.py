@@ -59,7 +59,7 @@ def test_each_request_gets_one_access_log_line_and_sigterm_finishes_in_flight_wo
     stamp = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
     assert re.fullmatch(stamp + r" housing serve: float \(version [0-9a-f]{12}\), quantized "
                         r"\(version [0-9a-f]{12}\) on http://127\.0\.0\.1:\d+; settings: host="
-                        r"127\.0\.0\.1 .* max_body=1048576 body_timeout=1\.0 .*", lines[0])
+                        r"127\.0\.0\.1 .* max_body=1048576 max_held=4194304 body_timeout=1\.0 .*", lines[0])
     assert re.fullmatch(stamp + r" housing serve: worker \d+ stopped after \d+ requests", lines[-2])
     assert re.fullmatch(stamp + r" housing serve: stopped", lines[-1])
     # one line a request, the health probe (which succeeded) left out: time, client,

@@ -28,13 +28,15 @@ class App:
 
     max_body : bytes a request body may hold, compressed or not
     body_timeout : seconds it may take to arrive
+    max_held : bytes of the bodies a worker holds at once (BodyReader)
     log : an AccessLog; metrics : a serving.metrics.Metrics, or None for none
     """
 
-    def __init__(self, served, log, max_body=16 << 20, body_timeout=30.0, metrics=None):
+    def __init__(self, served, log, max_body=16 << 20, body_timeout=30.0, metrics=None,
+                 max_held=None):
         self.served = served
         self.routes = table(served, metrics)
-        self.bodies = BodyReader(max_body, body_timeout)
+        self.bodies = BodyReader(max_body, body_timeout, max_held)
         self.log = log
         self.metrics = metrics
         self.ids = RequestIds()
@@ -49,7 +51,10 @@ class App:
         self.flush_at_turn_end()
         if self.metrics:
             self.metrics.started()
-        route, response = await self.respond(request, receive)
+        try:
+            route, response = await self.respond(request, receive)
+        finally:  # answered, refused or cancelled: what the body held is free
+            self.bodies.release(request)
         data, kind = encoded(response)
         compressed = []
         if len(data) >= GZIP_MIN and "gzip" in request.tokens(b"accept-encoding"):

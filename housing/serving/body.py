@@ -14,11 +14,15 @@ ENCODINGS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}  # deflate:
 
 class BodyReader:
     """Reads bodies of at most ``max_body`` bytes, compressed or not, arriving within
-    ``timeout`` seconds."""
+    ``timeout`` seconds, while all the bodies this worker holds (arriving, or waiting for
+    their answer; decompressed ones counted again) stay within ``max_held`` bytes: past
+    it, a 503 to retry, before the worker outgrows its memory."""
 
-    def __init__(self, max_body, timeout):
+    def __init__(self, max_body, timeout, max_held=None):
         self.max_body = max_body
         self.timeout = timeout
+        self.max_held = max(max_held or 4 * max_body, max_body)
+        self.held = 0  # bytes of the bodies held now
         self.deadlines = {}  # task -> when its body is due; None once cancelled for it
         self.watched_loop = None
 
@@ -40,12 +44,27 @@ class BodyReader:
         if encoding not in ("", "identity", *ENCODINGS):
             raise HTTPError(415, f"Content-Encoding {encoding[:40]!r} is not accepted; "
                                  f"expected gzip, deflate or none")
-        body = await self.arrive(receive)
+        body = await self.arrive(request, receive)
         if encoding in ENCODINGS:
-            return self.inflate(body, encoding)
+            body = self.inflate(body, encoding)
+            self.hold(request, len(body))
         return body
 
-    async def arrive(self, receive):
+    def hold(self, request, size):
+        """Count ``size`` more bytes held for ``request``; a 503 past max_held."""
+        if self.held + size > self.max_held:
+            raise HTTPError(503, f"the server holds all the request data it may now "
+                                 f"({self.max_held:,} bytes, --max-held); retry shortly",
+                            [(b"retry-after", b"1")])
+        self.held += size
+        request.held += size
+
+    def release(self, request):
+        """The request is answered: what it held is free."""
+        self.held -= request.held
+        request.held = 0
+
+    async def arrive(self, request, receive):
         task = asyncio.current_task()
         self.watch_loop(task.get_loop())
         chunks = []
@@ -61,6 +80,7 @@ class BodyReader:
                 size += len(chunks[-1])
                 if size > self.max_body:
                     raise HTTPError(413, f"a body over {self.max_body:,} bytes (--max-body)")
+                self.hold(request, len(chunks[-1]))
                 if not message.get("more_body"):
                     return b"".join(chunks)
         except asyncio.CancelledError:

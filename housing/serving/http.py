@@ -37,6 +37,7 @@ class Request:
         self.headers = dict(scope["headers"])
         self.params = {}
         self.body = b""
+        self.held = 0  # bytes of body data counted against the worker's bound
         self.model = ""
         self.outside = 0
         self.kind = self.header(b"content-type").split(";")[0].strip().lower()
