@@ -13,7 +13,8 @@ import pytest
 from housing import readers
 from housing.config import FEATURES
 from housing.readers import jsonlines
-from housing.serving.app import App
+from housing.model import predict
+from housing.serving.app import INLINE, App
 from housing.serving.log import AccessLog
 from housing.serving.metrics import Metrics, folder
 from housing.serving.models import Served
@@ -264,3 +265,21 @@ def test_files_planted_after_start_and_a_deleted_folder_are_503s_on_every_route_
             assert (answer.status, answer.json) == (503, {
                 "error": f"{path}: the metrics folder cannot be read; metrics have stopped"})
 
+
+
+def test_a_body_past_what_the_loop_parses_inline_gets_the_same_answers(built):
+    """Bodies over app.INLINE are parsed in the worker's other thread, so the event loop
+    answers the rest meanwhile: the same predictions, and the same refusals."""
+    served = Served.load([f"float={built['float']}"], "float")
+    app = App(served, AccessLog(io.StringIO()), max_body=8 << 20, body_timeout=5)
+    X = np.tile(ROWS, (10_000, 1))
+    body = json.dumps({"inputs": [{"name": "x", "shape": list(X.shape), "datatype": "FP64",
+                                   "data": X.ravel().tolist()}]}).encode()
+    assert len(body) > INLINE
+    answer = asgi(app, "POST", "/v2/models/float/infer", body, JSON)
+    assert answer.status == 200
+    assert answer.json["outputs"][0]["data"] == predict(served.models["float"], X).tolist()
+    bad = body.replace(b"-122.26]", b'"x"]')
+    answer = asgi(app, "POST", "/v2/models/float/infer", bad, JSON)
+    assert (answer.status, answer.json) == (400, {"error": (
+        "input 'x', row 30000, column 'Longitude': expected a number (FP64), got 'x'")})

@@ -35,11 +35,13 @@ def literal_float(text):
     return Overflowing(text) if math.isinf(value) else value
 
 
-DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_int=first_digits)
+# json's own number parsing, in C: the common case
+DECODER = json.JSONDecoder(parse_constant=refuse_constant)
 # A number written with an exponent of three digits may overflow: a document that holds
-# one is decoded with literal_float, which keeps its text for the message; the others keep
-# json's own float parsing, which is faster. (A number of 309 digits and no exponent
-# overflows too; its message says so without quoting it.)
+# one is decoded with literal_float, which keeps its text for the message, and so is one
+# with an integer past CPython's limit on integer text (DECODER's ValueError), which
+# first_digits cuts. (A number of 309 digits and no exponent overflows too; its message
+# says so without quoting it.)
 MAY_OVERFLOW = re.compile(r"[eE][+-]?[0-9]{3}")
 CAREFUL_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_int=first_digits,
                                    parse_float=literal_float)
@@ -53,7 +55,12 @@ def parse_json(data, where):
         if not text.strip():
             raise UserError("empty; expected a JSON document")
         decoder = CAREFUL_DECODER if MAY_OVERFLOW.search(text) else DECODER
-        return decoder.decode(text)  # a byte-order mark is dropped, as Excel writes one
+        try:
+            return decoder.decode(text)  # a byte-order mark is dropped, as Excel writes one
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer of thousands of digits: past int()'s limit
+            return CAREFUL_DECODER.decode(text)
     except UnicodeDecodeError as e:
         raise UserError(f"{where}: expected UTF-8 text, got byte 0x{data[e.start]:02x} at "
                         f"position {e.start + 1}") from None

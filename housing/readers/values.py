@@ -79,8 +79,16 @@ def numbers(values, where_of, datatype):
     names the k-th in a message. Plain lists of ints and floats take numpy's path."""
     integer = datatype.startswith("INT")
     plain = {int} if integer else {int, float}
-    if set(map(type, values)) <= plain and (not values or (
+    kinds = set(map(type, values))
+    if kinds <= plain and (not values or (
             -LIMITS[datatype] <= min(values) and max(values) <= LIMITS[datatype] - integer)):
         return np.array(values, dtype=np.float64)  # compared exactly, so none overflows
+    if not kinds <= plain:  # number() refuses any other kind: the first one says why, at
+        # once, rather than after every value before it was checked one by one (unless a
+        # value before it is out of range: then each in order, below)
+        k = next(k for k, v in enumerate(values) if type(v) not in plain)
+        head = values[:k]
+        if not head or (-LIMITS[datatype] <= min(head) and max(head) <= LIMITS[datatype] - integer):
+            number(values[k], where_of(k), datatype)
     return np.array([number(v, where_of(k), datatype) for k, v in enumerate(values)],
                     dtype=np.float64)

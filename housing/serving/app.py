@@ -11,6 +11,7 @@ import gzip
 import re
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
 
 from ..cli import UserError
@@ -21,6 +22,9 @@ from .log import RequestIds, escaped
 from .routes import Route, table
 
 GZIP_MIN = 1024  # bytes: smaller answers are sent as they are
+
+
+INLINE = 1 << 20  # bytes of body a handler takes on the event loop; larger, in a thread
 
 
 class App:
@@ -37,6 +41,7 @@ class App:
         self.served = served
         self.routes = table(served, metrics)
         self.bodies = BodyReader(max_body, body_timeout, max_held)
+        self.parser = ThreadPoolExecutor(max_workers=1)  # its thread starts in the worker
         self.log = log
         self.metrics = metrics
         self.ids = RequestIds()
@@ -89,6 +94,11 @@ class App:
             route = self.route(request)
             if request.method == "POST":
                 request.body = await self.bodies.read(request, receive)
+            if len(request.body) > INLINE:  # parsed in the worker's one other thread, so
+                # the loop goes on answering the rest meanwhile; one at a time, as memory
+                # is bounded for one parse (serving.memory)
+                loop = asyncio.get_running_loop()
+                return route, await loop.run_in_executor(self.parser, route.handler, request)
             return route, route.handler(request)
         except HTTPError as e:
             return route, refusal(route, e.status, e, e.headers)

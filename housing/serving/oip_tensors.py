@@ -175,8 +175,8 @@ def tensor(t, features, i, blob):
 
 def flatten(data, where):
     """The values of ``data``, flat, in row-major order; nested lists of any depth."""
-    while data and any(isinstance(v, list) for v in data):
-        if not all(isinstance(v, list) for v in data):
+    while data and list in (kinds := set(map(type, data))):
+        if kinds != {list}:
             raise UserError(f"{where}: 'data' mixes lists and values at one depth")
         data = list(itertools.chain.from_iterable(data))
     return data
