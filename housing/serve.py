@@ -95,6 +95,11 @@ class Gunicorn(BaseApplication):
         return self.app
 
 
+def described(served):
+    """The models of a Served with their versions, for a log line."""
+    return ", ".join(f"{k} (version {v})" for k, v in served.versions.items())
+
+
 def check_port(host, port_):
     """A one-line error now, rather than gunicorn's retries, when the port is taken."""
     try:
@@ -119,10 +124,20 @@ def main(argv=None) -> int:
     app = App(served, log, args.max_body, args.body_timeout, metrics, args.max_held)
     settings = {k: v for k, v in vars(args).items() if k != "model"}
     settings["metrics_dir"] = metrics.path
-    models = ", ".join(f"{k} (version {v})" for k, v in served.versions.items())
-    log.event("start", f"housing serve: {models} on http://{args.host}:{args.port}; settings: "
-                       + " ".join(f"{k}={v}" for k, v in settings.items()),
+    log.event("start", f"housing serve: {described(served)} on http://{args.host}:{args.port}; "
+                       f"settings: " + " ".join(f"{k}={v}" for k, v in settings.items()),
               models=served.versions, settings=settings)
+
+    def on_reload(server):  # SIGHUP, in the master, before it starts new workers
+        try:
+            fresh = Served.load(specs, args.default, args.strict)
+        except UserError as e:
+            log.event("reload", f"housing serve: reload refused ({e}); still serving "
+                                f"{described(app.served)}", error=str(e))
+            return
+        app.serve(fresh)
+        log.event("reload", f"housing serve: reloaded: {described(fresh)}",
+                  models=fresh.versions)
 
     def worker_exit(server, worker):  # in the worker, once its requests are finished
         app.flush()
@@ -143,6 +158,6 @@ def main(argv=None) -> int:
         "control_socket_disable": True, "loglevel": "warning",
         "proc_name": "housing", "worker_exit": worker_exit,
         "child_exit": lambda server, worker: metrics.worker_exit(worker.pid),
-        "on_exit": on_exit,
+        "on_exit": on_exit, "on_reload": on_reload,
     }).run()
     return 0

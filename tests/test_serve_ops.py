@@ -1,4 +1,5 @@
 """Operating the server: logs, metrics, settings, workers, slow clients and start-up errors."""
+import hashlib
 import json
 import os
 import re
@@ -355,3 +356,46 @@ def test_a_metrics_folder_that_fills_up_stops_the_metrics_not_the_worker(built, 
     assert statuses == [200, 200, 404, 200, 200, 404, 503]
     assert status == 0 and err.count("the metrics folder cannot be written (No space left "
                                       "on device); metrics stop") == 1
+
+
+def test_sighup_reloads_a_model_file_replaced_on_disk_or_says_why_not(built, tmp_path):
+    model = tmp_path / "m.npz"
+    model.write_bytes(built["float"].read_bytes())
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "housing", "serve", "--port", str(port),
+                             "--workers", "1", "--model", f"m={model}", "--default", "m"],
+                            cwd=ROOT, env=plain_env(), stdout=open(tmp_path / "out", "w"),
+                            stderr=subprocess.STDOUT)
+    server = (f"127.0.0.1:{port}", proc)
+
+    def version(before=None):
+        """The version served, once it is not ``before`` (new workers take a moment)."""
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                found = call(server, "GET", "/v2/models/m")[1]["versions"][0]
+                if found != before:
+                    return found
+            except OSError:
+                pass
+            time.sleep(0.1)
+        return before
+    try:
+        first = version()
+        (tmp_path / "new.npz").write_bytes(built["quantized"].read_bytes())
+        os.replace(tmp_path / "new.npz", model)
+        proc.send_signal(signal.SIGHUP)
+        second = version(first)
+        model.write_bytes(b"not a model")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(2)  # new workers, which would serve a reloaded model
+        third = version()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    digest = hashlib.sha256(built["quantized"].read_bytes()).hexdigest()[:12]
+    assert first != second == third == digest
+    out = (tmp_path / "out").read_text()
+    assert f" housing serve: reloaded: m (version {digest})\n" in out
+    assert (f" housing serve: reload refused ({model}: not an .npz file (pickle or unknown "
+            f"format); expected a model); still serving m (version {digest})\n") in out

@@ -38,15 +38,19 @@ class App:
 
     def __init__(self, served, log, max_body=16 << 20, body_timeout=30.0, metrics=None,
                  max_held=None):
-        self.served = served
-        self.routes = table(served, metrics)
+        self.metrics = metrics
+        self.serve(served)
         self.bodies = BodyReader(max_body, body_timeout, max_held)
         self.parser = ThreadPoolExecutor(max_workers=1)  # its thread starts in the worker
         self.log = log
-        self.metrics = metrics
         self.ids = RequestIds()
         self.answered = 0
         self.flush_due = False
+
+    def serve(self, served):
+        """Serve ``served`` from now on: the route table's handlers are built over it."""
+        self.served = served
+        self.routes = table(served, self.metrics)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
