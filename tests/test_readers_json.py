@@ -171,3 +171,15 @@ def test_json_lines_are_each_parsed_alone(capsys, monkeypatch, built, skip):
         assert rc == 1 and out.count("\n") == 4 and err == (
             f"housing predict: skipped {line2}\nhousing predict: skipped {line3}\n"
             f"housing predict: skipped {line4}\nhousing predict: 3 rows skipped\n")
+
+
+@pytest.mark.parametrize("text, where", [
+    (json.dumps(RECORDS[:1])[:-2] + ', "MedInc": 1}]', "<stdin>"),
+    (json.dumps(RECORDS[0]) + "\n" + json.dumps(RECORDS[1])[:-1] + ', "Latitude": 1}\n',
+     "<stdin>, line 2"),
+])
+def test_a_key_given_twice_in_one_object_is_refused(capsys, monkeypatch, built, text, where):
+    key = "MedInc" if "MedInc\": 1" in text else "Latitude"
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
+    assert rc == 2 and err == (f"housing predict: error: {where}: the key '{key}' appears "
+                               f"twice in one object; expected each once\n")

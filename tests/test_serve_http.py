@@ -28,6 +28,9 @@ BAD = {
     "bad byte after a byte-order mark": (
         "/v2/models/float/infer", b'\xef\xbb\xbf{"inputs": [\x83]}', 400,
         "request body: expected UTF-8 text, got byte 0x83 at position 16"),
+    "a key twice": ("/v2/models/float/infer", '{"inputs": [], "inputs": []}', 400,
+                    "request body: the key 'inputs' appears twice in one object; expected "
+                    "each once"),
     "an empty body": ("/v2/models/float/infer", b"", 400,
                       "request body: empty; expected a JSON document"),
     "wrong shape": ("/v2/models/float/infer", infer_body(shape=[4, 8]), 400,

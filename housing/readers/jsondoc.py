@@ -13,7 +13,7 @@ import numpy as np
 from ..cli import UserError
 from .chunk import Chunk, Table, one_at_a_time
 from .columns import match_columns
-from .values import Overflowing, number, type_name
+from .values import Overflowing, number, shown, type_name
 
 MAX_DOCUMENT = 16 << 20  # bytes of a JSON document; JSON Lines have no limit
 CHUNK = 16384  # records per Chunk
@@ -35,8 +35,19 @@ def literal_float(text):
     return Overflowing(text) if math.isinf(value) else value
 
 
+def unique_keys(pairs):
+    """An object's pairs as a dict; a key given twice is refused (json keeps the last
+    silently), as a column given twice is in CSV."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        twice = next(k for i, (k, _) in enumerate(pairs) if k in dict(pairs[:i]))
+        raise UserError(f"the key {shown(twice)} appears twice in one object; expected "
+                        f"each once")
+    return found
+
+
 # json's own number parsing, in C: the common case
-DECODER = json.JSONDecoder(parse_constant=refuse_constant)
+DECODER = json.JSONDecoder(parse_constant=refuse_constant, object_pairs_hook=unique_keys)
 # A number written with an exponent of three digits may overflow: a document that holds
 # one is decoded with literal_float, which keeps its text for the message, and so is one
 # with an integer past CPython's limit on integer text (DECODER's ValueError), which
@@ -44,7 +55,7 @@ DECODER = json.JSONDecoder(parse_constant=refuse_constant)
 # says so without quoting it.)
 MAY_OVERFLOW = re.compile(r"[eE][+-]?[0-9]{3}")
 CAREFUL_DECODER = json.JSONDecoder(parse_constant=refuse_constant, parse_int=first_digits,
-                                   parse_float=literal_float)
+                                   parse_float=literal_float, object_pairs_hook=unique_keys)
 
 
 def parse_json(data, where):
