@@ -33,7 +33,9 @@ class Request:
         # routes match the target as sent, as a proxy's rules do, so that %2F is never a
         # separator; an absolute-form target (http://host/path) is its path
         target = (scope.get("raw_path") or self.path.encode()).decode("latin-1")
-        self.target = ABSOLUTE.sub("", target, count=1) or "/"
+        if not target.startswith("/"):
+            target = ABSOLUTE.sub("", target, count=1) or "/"
+        self.target = target
         self.headers = dict(scope["headers"])
         self.params = {}
         self.body = b""
