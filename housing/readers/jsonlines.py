@@ -5,7 +5,7 @@ import itertools
 from ..cli import UserError
 from .chunk import Table
 from .columns import match_columns
-from .jsondoc import CAREFUL_DECODER, DECODER, MAY_OVERFLOW, NotJson, parse_json, records
+from .jsondoc import CAREFUL_DECODER, DECODER, NotJson, may_overflow, parse_json, records
 from .lines import line_blocks
 from .values import type_name
 
@@ -42,7 +42,7 @@ def parse_lines(lines, first, where):
     left out; a line that does not parse gives a NotJson. Each line is parsed alone, as
     JSON Lines asks: first all of them by one decoder, with one check for numbers that
     may overflow; where any line fails, line by line again, for its message."""
-    decoder = CAREFUL_DECODER if MAY_OVERFLOW.search("\n".join(lines)) else DECODER
+    decoder = CAREFUL_DECODER if may_overflow("\n".join(lines)) else DECODER
     try:
         return range(first, first + len(lines)), [decoder.decode(line) for line in lines]
     except (ValueError, UserError, RecursionError):  # JSONDecodeError is a ValueError
