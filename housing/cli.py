@@ -109,7 +109,6 @@ def command(prog):
                 print(f"{prog}: error: <stdout>: closed before everything was written",
                       file=sys.stderr)
                 return 2
-
             except KeyboardInterrupt:
                 print(f"{prog}: interrupted", file=sys.stderr)
                 return 130
