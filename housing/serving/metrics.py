@@ -34,7 +34,7 @@ def folder(path=None):
                 path = tempfile.mkdtemp(prefix="housing-metrics-", dir=path)
         else:
             path = tempfile.mkdtemp(prefix="housing-metrics-", dir=SHM)
-        stat = os.statvfs(path)
+        free = free_bytes(path)
     except OSError as e:
         raise UserError(f"{path or 'a temporary folder'}: cannot create the metrics folder "
                         f"({e.strerror}); give a writable --metrics-dir (a tmpfs in a "
@@ -42,8 +42,7 @@ def folder(path=None):
     if not os.access(path, os.W_OK):
         raise UserError(f"{path}: the metrics folder is not writable; give a writable "
                         f"--metrics-dir (a tmpfs in a read-only container)")
-    check_owned(path)
-    free = stat.f_bavail * stat.f_frsize
+    check_plain_files(path)
     if free < MIN_FREE:
         raise UserError(f"{path}: the metrics folder has {free:,} bytes free; expected at "
                         f"least {MIN_FREE:,} (--metrics-dir)")
@@ -56,7 +55,7 @@ def private(path):
     return here.st_uid == os.geteuid() and not here.st_mode & 0o022
 
 
-def check_owned(path):
+def check_plain_files(path):
     """Nothing in the metrics folder may be a link or other than a plain file, or a file
     planted there could be written through. (Metrics reads what is there as counts.)"""
     for entry in os.scandir(path):
@@ -65,12 +64,10 @@ def check_owned(path):
                             f"not a plain file; give an empty --metrics-dir")
 
 
-
-def has_room(path):
-    """Whether the folder still has MIN_FREE bytes: a new file, or a file grown for a new
-    set of labels, past a full filesystem's end would be a SIGBUS."""
+def free_bytes(path):
+    """Bytes free for this user on the filesystem of ``path``."""
     stat = os.statvfs(path)
-    return stat.f_bavail * stat.f_frsize >= MIN_FREE
+    return stat.f_bavail * stat.f_frsize
 
 
 class Metrics:
@@ -150,7 +147,9 @@ class Metrics:
         self.in_flight.set(self.active)
         for key, pending in self.pending.items():
             if key not in self.children:
-                if not has_room(self.path):  # checked as written: new labels grow a file
+                # checked as written: new labels grow a file, and a write past a full
+                # filesystem's end would be a SIGBUS
+                if free_bytes(self.path) < MIN_FREE:
                     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
                 route, protocol, model, status, inference = key
                 outcome = "success" if status < 400 else "fail"
