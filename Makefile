@@ -33,7 +33,7 @@ QUANT := $(A)/models/quantized.npz
 METRICS := $(A)/metrics.json
 FIGURE := .github/r2_vs_bits.svg
 IMAGE_ID := $(A)/image.id
-COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py housing/splitfile.py \
+COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
           housing/modelfile.py housing/integer.py \
           housing/model.py housing/store.py housing/quantize.py
 DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)

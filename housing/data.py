@@ -19,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import splitfile
+from . import store
 from .cli import Parser, UserError, atomic_write, bounded, command, scikit_learn, write_out
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
+from .model import Lineage, Ranges
 
 
 # A silent network (a firewall that accepts and never answers) fails the download within
@@ -99,20 +100,20 @@ def fingerprint(X, y):
 
 
 def training_ranges(X):
-    """What the model knows of each feature: the training split's min, max, and 0.1 % and
-    99.9 % quantiles, each a list of n_features floats, for X of shape (n, n_features)."""
+    """What the model knows of each feature, for X of shape (n, n_features): the
+    ``model.Ranges`` of the training split's min, max, and 0.1 % and 99.9 % quantiles."""
     q001, q999 = np.quantile(X, [0.001, 0.999], axis=0)
-    return {"min": X.min(axis=0).tolist(), "max": X.max(axis=0).tolist(),
-            "q001": q001.tolist(), "q999": q999.tolist()}
+    return Ranges(X.min(axis=0), X.max(axis=0), q001, q999)
 
 
 def make_split(X, y, seed, test_size, features=FEATURES):
-    """(meta, arrays) of the split ``splitfile.save_split`` writes: X of shape (n, n_features)
-    and y of shape (n,) shuffled into train and test rows, and what models keep of it."""
+    """The ``store.Split`` of X of shape (n, n_features) and y of shape (n,): shuffled into
+    train and test rows, and what models keep of it."""
     train, test = split_indices(len(X), test_size, seed)
-    meta = {"features": list(features), "target": TARGET, "data_sha256": fingerprint(X, y),
-            "seed": seed, "test_size": test_size, "ranges": training_ranges(X[train])}
-    return meta, {"X_train": X[train], "y_train": y[train], "X_test": X[test], "y_test": y[test]}
+    lineage = Lineage(tuple(features), fingerprint(X, y), seed, test_size,
+                      training_ranges(X[train]))
+    return store.Split(lineage, {"X_train": X[train], "y_train": y[train], "X_test": X[test],
+                                 "y_test": y[test]})
 
 
 def sample_csv(X, y, rows):
@@ -142,7 +143,7 @@ def _parser():
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.sample_from:
-        _, split = splitfile.load_split(args.sample_from)
+        split = store.load_split(args.sample_from).arrays
         n = args.sample_rows or len(split["y_test"])
         atomic_write(args.sample, sample_csv(split["X_test"], split["y_test"], n).encode())
         write_out(f"data: {min(n, len(split['y_test']))} test rows -> {args.sample}\n",
@@ -154,8 +155,9 @@ def main(argv=None) -> int:
         raise UserError(f"--seed must be between 0 and 2**32 - 1, got {args.seed}")
     X, y, names = fetch()
     check(X, y, names)
-    meta, arrays = make_split(X, y, args.seed, args.test_size)
-    splitfile.save_split(args.out, arrays, meta)
+    split = make_split(X, y, args.seed, args.test_size)
+    store.save_split(args.out, split.lineage, TARGET, split.arrays)
+    arrays = split.arrays
     write_out(f"data: {len(arrays['y_train'])} train and {len(arrays['y_test'])} test rows "
               f"(seed {args.seed}) -> {args.out}\n", "the summary")
     return 0

@@ -12,7 +12,7 @@ report describes.
 """
 import numpy as np
 
-from . import splitfile, store
+from . import store
 from .cli import Parser, UserError, command, display, write_out
 from .config import FEATURES, METRICS, PARAMS, ROOT, SAMPLE, SPLIT, TARGET
 from .model import predict
@@ -41,7 +41,7 @@ def sample_rows(sample, split_path):
         return rows[:, :-1], rows[:, -1]
     except FileNotFoundError:
         try:
-            _, split = splitfile.load_split(split_path)
+            split = store.load_split(split_path).arrays
         except UserError:
             raise UserError(f"{display(sample)}: no such file; expected the sample rows, or "
                             f"the split ({display(split_path)}) for its first test rows") from None

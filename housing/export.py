@@ -7,7 +7,6 @@ Writes DIR/housing_model.h (the formats and constants of this model), DIR/housin
 and, kept apart for hosts that have floating point, DIR/housing_model_float.h (the
 conversions). The kernel computes exactly what ``housing predict --integer`` does.
 """
-import hashlib
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +18,7 @@ SOURCES = ("housing_model.c", "housing_model_float.h")  # the same for every mod
 
 HEADER = """\
 /* {name}: California Housing's quantized linear model as integer-only C99.
- * Written by `housing export --c` from {model} (sha256 {sha}); do not edit.
+ * Written by `housing export --c` from {model} (version {version}, the start of its sha256); do not edit.
  *
  * Input:  x[j] = round(value_j * 2**s_j), halves away from zero, as an int32, for the
  *         features in HOUSING_FEATURE_NAMES order, s_j in HOUSING_INPUT_SHIFTS; a value
@@ -68,15 +67,14 @@ def c_comment(text):
     return plain.replace("*/", "*?")
 
 
-def header(kernel, features, source):
+def header(kernel, features, source, version):
     """The text of housing_model.h: a ``integer.Kernel``, the feature names, and the
-    model file it came from (its name and the sha256 of its bytes)."""
+    model file it came from (its name and ``model.Model.version``)."""
     k = kernel
     join = ", ".join
     return HEADER.format(
         name="housing_model.h", model=c_comment(Path(source).name), n=len(k.codes), out=integer.OUT,
-        sha=hashlib.sha256(Path(source).read_bytes()).hexdigest()[:16],
-        names=join(map(c_string, features)), input_shifts=join(map(str, k.input_shifts)),
+        version=version, names=join(map(c_string, features)), input_shifts=join(map(str, k.input_shifts)),
         scales=join(f"0x1p{s}" for s in k.input_shifts), codes=join(map(str, k.codes)),
         shifts=join(map(str, k.shifts)), intercept=k.intercept, multiplier=k.multiplier,
         rshift=k.rshift)
@@ -99,7 +97,7 @@ def main(argv=None) -> int:
     except OSError as e:
         raise UserError(f"{display(out)}: cannot create the folder ({e.strerror})") from None
     atomic_write(out / "housing_model.h",
-                 header(model.kernel, model.features, args.model).encode())
+                 header(model.kernel, model.features, args.model, model.version).encode())
     for name in SOURCES:
         atomic_write(out / name, (resources.files("housing") / "c" / name).read_bytes())
     write_out(f"export: {len(SOURCES) + 1} files of integer-only C -> {display(out)}\n",

@@ -15,22 +15,22 @@ from .results import load_metrics
 
 def card(model, path, file_bytes, metrics=None):
     """The card's lines for a loaded ``model`` read from ``path``."""
-    meta = model.meta
-    if model.kind == "float":
-        what = "float model, least squares (scikit-learn's LinearRegression), float64"
+    lineage = model.lineage
+    if model.quantization is None:
+        what = f"float model, {model.method} (scikit-learn's LinearRegression), float{model.bits}"
     else:
-        what = (f"quantized model, {meta['method']}, {meta['bits']} bits"
-                + (" (picked by auto on the training split)" if meta.get("auto") else ""))
-    ranges = meta["ranges"]
+        what = (f"quantized model, {model.method}, {model.bits} bits"
+                + (" (picked by auto on the training split)" if model.quantization.auto else ""))
     lines = [f"{display(path)}: {what}",
              f"  {file_bytes} bytes on disk, {model.payload_bytes} of them parameters",
-             f"  trained on: data set sha256 {meta['data_sha256']}, split seed {meta['seed']}, "
-             f"test share {meta['test_size']}",
+             f"  trained on: data set sha256 {lineage.data_sha256}, split seed {lineage.seed}, "
+             f"test share {lineage.test_size}",
              f"  intercept: {model.intercept!r} ($100,000)",
              "  " + " ".join(f"{h:>13}" for h in ("feature", "coefficient", "train min",
                                                    "0.1 %", "99.9 %", "train max"))]
     for j, name in enumerate(model.features):
-        numbers = [model.coef[j]] + [ranges[k][j] for k in ("min", "q001", "q999", "max")]
+        numbers = [model.coef[j]] + [getattr(model.ranges, k)[j]
+                                     for k in ("min", "q001", "q999", "max")]
         lines.append(f"  {name:>13} " + " ".join(f"{x:>13.6g}" for x in numbers))
     if metrics:
         lines.append(f"  test split: R² {metrics['r2']:.4f}, MSE {metrics['mse']:.4f}, "

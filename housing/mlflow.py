@@ -8,7 +8,6 @@ housing.pyfunc, and the signature: the features by name in, MedHouseVal out), th
 model file, a copy of the housing package's Python code (so MLflow needs only numpy
 beside it), and the requirements. Written whole, or not at all.
 """
-import hashlib
 import json
 import platform
 import shutil
@@ -41,7 +40,7 @@ def yaml_quoted(text):
     return "'" + text.replace("'", "''") + "'"
 
 
-def mlmodel(model, digest):
+def mlmodel(model):
     inputs, outputs = signature(model.features)
     return "\n".join([
         "artifact_path: null",
@@ -53,7 +52,7 @@ def mlmodel(model, digest):
         "      virtualenv: python_env.yaml",
         "    loader_module: housing.pyfunc",
         f"    python_version: {platform.python_version()}",
-        f"model_uuid: {digest[:32]}",
+        f"model_uuid: {model.version}",
         "signature:",
         f"  inputs: {yaml_quoted(inputs)}",
         f"  outputs: {yaml_quoted(outputs)}",
@@ -69,7 +68,7 @@ def write(model_path, out):
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         (staging / MODEL_FILE).write_bytes(data)
-        (staging / "MLmodel").write_text(mlmodel(model, hashlib.sha256(data).hexdigest()))
+        (staging / "MLmodel").write_text(mlmodel(model))
         (staging / "requirements.txt").write_text(f"numpy=={np.__version__}\n")
         (staging / "python_env.yaml").write_text(
             f"python: {platform.python_version()}\nbuild_dependencies:\n- pip\n"

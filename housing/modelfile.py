@@ -26,9 +26,11 @@ import numpy as np
 
 from .cli import UserError
 from .config import MAX_BITS, METHODS, MIN_BITS
+from .model import Quantization
 
 SYMMETRIC = 1
 AUTO = 2
+HEAD = 3  # bytes before the shifts: bits, method, flags
 MAX_SHIFT = 64  # the input shifts a file may give, in magnitude
 
 
@@ -90,11 +92,17 @@ def unpack_bits(buf, bits, n):
     return planes.reshape(n, bits).astype(np.int64) @ (1 << np.arange(bits, dtype=np.int64))
 
 
+def check_bits(bits):
+    """A ValueError, worded to follow the name of what gave it, unless ``bits`` is a width
+    this format stores."""
+    if not MIN_BITS <= bits <= MAX_BITS:
+        raise ValueError(f"should be from {MIN_BITS} to {MAX_BITS}, got {bits}")
+
+
 def layout(symmetric, bits, n):
     """The payload's fields in order, as (name, bytes), for n coefficients on a symmetric
     grid (per-coefficient exponents) or a min-max one (a zero point)."""
-    if not MIN_BITS <= bits <= MAX_BITS:
-        raise ValueError(f"bits must be between {MIN_BITS} and {MAX_BITS}, got {bits}")
+    check_bits(bits)
     if symmetric:
         return [("scale", 4), ("intercept", 4), ("exponents", n), ("codes", -(-n * bits // 8))]
     # min-max grids carry their zero point as one more code
@@ -139,15 +147,6 @@ def decode(payload, method, symmetric, bits, n):
     return Quantized(method, bits, codes[:n], scale, int(codes[n]), intercept)
 
 
-class Header(NamedTuple):
-    """What a quantized file says of its parameters besides the parameters."""
-    bits: int
-    method: str
-    symmetric: bool
-    auto: bool
-    input_shifts: tuple
-
-
 def header_bytes(q, shifts, auto):
     flags = SYMMETRIC * q.symmetric | AUTO * bool(auto)
     head = bytes([q.bits, METHODS.index(q.method), flags])
@@ -155,27 +154,30 @@ def header_bytes(q, shifts, auto):
 
 
 def read_header(params, n, where):
-    """The Header of a quantized file's ``params`` bytes, for n features; a UserError
-    naming the first field that is wrong."""
-    if len(params) < 3 + n:
+    """The ``model.Quantization`` a quantized file's ``params`` bytes give for n features;
+    a UserError naming the first field that is wrong."""
+    if len(params) < HEAD + n:
         raise UserError(f"{where}: 'params' holds {len(params)} bytes; expected a header of "
-                        f"{3 + n} and the parameters")
+                        f"{HEAD + n} and the parameters")
     bits = params[0]
     method = params[1]
     flags = params[2]
-    if not MIN_BITS <= bits <= MAX_BITS:
-        raise UserError(f"{where}: 'bits' should be from {MIN_BITS} to {MAX_BITS}, got {bits}")
+    try:
+        check_bits(bits)
+    except ValueError as e:
+        raise UserError(f"{where}: 'bits' {e}") from None
     if method >= len(METHODS):
         raise UserError(f"{where}: unknown quantization method number {method}; expected 0 "
                         f"to {len(METHODS) - 1} ({', '.join(METHODS)})")
     if flags & ~(SYMMETRIC | AUTO):
         raise UserError(f"{where}: flags {flags:#04x}; expected only 0x01 (symmetric) and "
                         f"0x02 (auto)")
-    shifts = tuple(int(s) for s in np.frombuffer(params[3:3 + n], np.int8))
+    shifts = tuple(int(s) for s in np.frombuffer(params[HEAD:HEAD + n], np.int8))
     if not all(-MAX_SHIFT <= s <= MAX_SHIFT for s in shifts):
         raise UserError(f"{where}: 'input_shifts' should be from {-MAX_SHIFT} to {MAX_SHIFT}, "
                         f"got {list(shifts)}")
-    return Header(bits, METHODS[method], bool(flags & SYMMETRIC), bool(flags & AUTO), shifts)
+    return Quantization(METHODS[method], bits, bool(flags & SYMMETRIC), bool(flags & AUTO),
+                        shifts)
 
 
 def to_bytes(q, shifts, auto):
@@ -183,12 +185,18 @@ def to_bytes(q, shifts, auto):
     return header_bytes(q, shifts, auto) + encode(q)
 
 
+class Stored(NamedTuple):
+    """A quantized file's ``params``, read: what its header says, and the parameters."""
+    quantization: Quantization
+    quantized: Quantized
+
+
 def from_bytes(params, n, where):
-    """(Header, Quantized) of a quantized file's ``params`` bytes for n features."""
-    header = read_header(params, n, where)
-    payload = params[3 + n:]
-    expected = payload_bytes(header.symmetric, header.bits, n)
-    if len(payload) != expected:
-        raise UserError(f"{where}: expected {expected} payload bytes for {n} coefficients at "
-                        f"{header.bits} bits ({header.method}), got {len(payload)}")
-    return header, decode(payload, header.method, header.symmetric, header.bits, n)
+    """The Stored of a quantized file's ``params`` bytes for n features."""
+    quantization = read_header(params, n, where)
+    try:
+        quantized = decode(params[HEAD + n:], quantization.method, quantization.symmetric,
+                           quantization.bits, n)
+    except ValueError as e:
+        raise UserError(f"{where}: {e}") from None
+    return Stored(quantization, quantized)

@@ -18,7 +18,7 @@ import numpy as np
 from . import integer, readers, store
 from .cli import Parser, UserError, command, display, stdout_closed, stdout_failed
 from .config import QUANTIZED_MODEL, TARGET
-from .model import checked_predict, first_outside, outside
+from .model import checked_predict
 
 OUTPUTS = ("plain", "csv", "jsonl")
 
@@ -89,14 +89,11 @@ class RangeCount:
 
     def add(self, chunk, keep):
         X = chunk.X if len(keep) == len(chunk.X) else chunk.X[keep]
-        if not len(X) or ((X.min(axis=0) >= self.model.low).all()
-                          and (X.max(axis=0) <= self.model.high).all()):
-            return  # every row inside: two reductions instead of a test per value
-        flags = outside(self.model, X).any(axis=1)
+        flags = self.model.ranges.rows_outside(X)
         self.rows += int(flags.sum())
         if self.first is None and flags.any():
             i = int(keep[np.flatnonzero(flags)[0]])
-            first = first_outside(self.model, chunk.X[i])
+            first = self.model.ranges.first_outside(chunk.X[i])
             self.first = (f"{chunk.where(chunk.nos[i])}, {self.model.features[first.feature]} "
                           f"{first.value:g}, trained on {first.low:g} to {first.high:g}")
 
@@ -169,9 +166,9 @@ def run(model, stream, source, args, out, ranges):
     if table.columns.ignored:
         note(f"ignoring columns that are not features: {', '.join(table.columns.ignored)}")
     for chunk in table.chunks:
-        checked = checked_predict(model, chunk, args.strict, args.integer)
+        checked = checked_predict(model, chunk.X, args.strict, args.integer)
         ranges.add(chunk, checked.keep)
-        bad = sorted(chunk.bad + checked.refused, key=lambda b: b.no)
+        bad = sorted(chunk.bad + chunk.refused(checked.refused), key=lambda b: b.no)
         if bad and not args.skip_invalid:
             write(out, chunk, checked.y, checked.keep, [], upto=bad[0].no)
             raise UserError(bad[0].message)

@@ -30,8 +30,7 @@ smallest training objective: the test split is never read here.
 """
 import numpy as np
 
-from . import modelfile
-from . import splitfile, store
+from . import modelfile, store
 from .cli import Parser, UserError, command, write_out
 from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
 from .config import METHODS as NAMES
@@ -186,20 +185,22 @@ def _parser():
 @command("housing quantize")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    if not MIN_BITS <= args.bits <= MAX_BITS:
-        raise UserError(f"--bits must be between {MIN_BITS} and {MAX_BITS}, got {args.bits}")
+    try:
+        modelfile.check_bits(args.bits)
+    except ValueError as e:
+        raise UserError(f"--bits {e}") from None
     if args.method != AUTO and args.method not in METHODS:
         raise UserError(f"--method must be {AUTO} or one of {', '.join(METHODS)}, "
                         f"got {args.method!r}")
     float_model = store.load_model(args.model, kind="float")
-    meta, split = splitfile.load_split(args.data)
-    store.check_lineage(float_model, meta, args.model, args.data)
+    split = store.load_split(args.data)
+    store.check_lineage(float_model, split, args.model, args.data)
     coef = float_model.coef
     intercept = float_model.intercept
-    X = split["X_train"]
-    y = split["y_train"]
+    X = split.arrays["X_train"]
+    y = split.arrays["y_train"]
     q = quantize(args.method, coef, intercept, X, y, args.bits)
-    store.save_quantized(args.out, q, store.lineage(float_model.meta), auto=args.method == AUTO)
+    store.save_quantized(args.out, q, float_model.lineage, auto=args.method == AUTO)
     write_out(f"quantize: {q.method}, {q.bits} bits, {q.payload_bytes} payload bytes -> "
               f"{args.out}\n", "the summary")
     return 0

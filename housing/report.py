@@ -14,7 +14,7 @@ from . import integer
 from . import model as m
 from . import modelfile
 from . import quantize as qz
-from . import splitfile, store
+from . import store
 from .cli import Parser, UserError, atomic_write, command, display, write_out
 from .config import FLOAT_MODEL, METRICS, QUANTIZED_MODEL, ROOT, SPLIT, SWEEP_BITS
 
@@ -59,14 +59,14 @@ class Bootstrap:
         return float(((self.ref_mse - mse) / self.var).std())
 
 
-def sweep(float_model, split, reference):
-    """Every method at every width of SWEEP_BITS, scored on both splits against
-    ``reference``, the float model's test predictions; the noise of the R² change is
-    measured for the method ``auto`` picks."""
-    X = split["X_train"]
-    y = split["y_train"]
-    Xt = split["X_test"]
-    yt = split["y_test"]
+def sweep(float_model, arrays, reference):
+    """Every method at every width of SWEEP_BITS, scored on both parts of the split's
+    ``arrays`` against ``reference``, the float model's test predictions; the noise of the
+    R² change is measured for the method ``auto`` picks."""
+    X = arrays["X_train"]
+    y = arrays["y_train"]
+    Xt = arrays["X_test"]
+    yt = arrays["y_test"]
     coef = float_model.coef
     intercept = float_model.intercept
     bootstrap = Bootstrap(yt, reference)
@@ -75,13 +75,13 @@ def sweep(float_model, split, reference):
         results = qz.quantize_all(coef, intercept, X, y, bits)
         picked = qz.choose(results, coef, intercept, X).method
         for method, q in results.items():
-            quantized = m.Model(*modelfile.dequantize(q), {}, q.payload_bytes)
-            pred = m.predict(quantized, Xt)
+            weights, bias = modelfile.dequantize(q)
+            pred = m.linear(weights, bias, Xt)
             test = scores(yt, pred, reference)
             row = {"method": method, "bits": bits, "auto": method == picked,
                    "symmetric": q.symmetric,
                    "r2_test": test["r2"], "mse_test": test["mse"],
-                   "r2_train": _round(r2(y, m.predict(quantized, X))),
+                   "r2_train": _round(r2(y, m.linear(weights, bias, X))),
                    "max_abs_diff_vs_float": test["max_abs_diff_vs_float"],
                    "payload_bytes": q.payload_bytes}
             if method == picked:
@@ -90,25 +90,28 @@ def sweep(float_model, split, reference):
     return rows
 
 
-def evaluate(split_meta, split, models):
+def evaluate(split, models):
     """The contents of metrics.json, but for file paths and sizes.
 
-    split : the arrays of ``splitfile.load_split``; models : {"float": Model, "quantized": Model}
+    split : a ``store.Split``; models : {"float": Model, "quantized": Model}
     """
-    X = split["X_test"]
-    y = split["y_test"]
+    lineage = split.lineage
+    arrays = split.arrays
+    X = arrays["X_test"]
+    y = arrays["y_test"]
     reference = m.predict(models["float"], X)
-    out = {"split": {k: split_meta[k] for k in ("data_sha256", "seed", "test_size")}}
-    out["split"].update(train_rows=len(split["y_train"]), test_rows=len(y),
-                        n_features=len(split_meta["features"]))
+    out = {"split": {"data_sha256": lineage.data_sha256, "seed": lineage.seed,
+                     "test_size": lineage.test_size, "train_rows": len(arrays["y_train"]),
+                     "test_rows": len(y), "n_features": len(lineage.features)}}
     for name, model in models.items():
+        quantization = model.quantization
         out[name] = dict(scores(y, m.predict(model, X), reference),
                          payload_bytes=model.payload_bytes,
-                         bits=model.meta.get("bits", 64),
-                         method=model.meta.get("method", "least squares"),
-                         symmetric=model.meta.get("symmetric", False),
-                         auto=model.meta.get("auto", False),
-                         data_sha256=model.meta["data_sha256"])
+                         bits=model.bits,
+                         method=model.method,
+                         symmetric=quantization is not None and quantization.symmetric,
+                         auto=quantization is not None and quantization.auto,
+                         data_sha256=model.lineage.data_sha256)
     k = models["quantized"].kernel
     X_fixed, fits = integer.to_fixed(k, X)
     if not fits.all():
@@ -117,7 +120,7 @@ def evaluate(split_meta, split, models):
     out["integer"] = dict(scores(y, integer.predict(k, X_fixed) / 2.0 ** integer.OUT,
                                  reference), input_shifts=list(k.input_shifts),
                           out_fraction_bits=integer.OUT)
-    out["sweep"] = sweep(models["float"], split, reference)
+    out["sweep"] = sweep(models["float"], arrays, reference)
     out["resamples"] = RESAMPLES
     return out
 
@@ -134,12 +137,12 @@ def _parser():
 @command("housing report")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    meta, split = splitfile.load_split(args.data)
+    split = store.load_split(args.data)
     paths = {"float": args.float_model, "quantized": args.quantized}
     models = {kind: store.load_model(path, kind=kind) for kind, path in paths.items()}
     for kind, path in paths.items():
-        store.check_lineage(models[kind], meta, path, args.data)
-    metrics = evaluate(meta, split, models)
+        store.check_lineage(models[kind], split, path, args.data)
+    metrics = evaluate(split, models)
     for kind, path in paths.items():
         metrics[kind].update(path=os.path.relpath(os.path.abspath(path), ROOT),
                         file_bytes=os.path.getsize(path))

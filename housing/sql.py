@@ -51,9 +51,10 @@ def prediction(exp, model):
 
 
 def outside_training_range(exp, model):
-    """x_0 < low_0 OR x_0 > high_0 OR ...: what predict --strict refuses."""
+    """x_0 < min_0 OR x_0 > max_0 OR ...: ``model.Ranges.outside`` in SQL, what predict
+    --strict refuses."""
     condition = None
-    for name, low, high in zip(model.features, model.low, model.high):
+    for name, low, high in zip(model.features, model.ranges.min, model.ranges.max):
         for test in (exp.LT(this=column(exp, name), expression=double(exp, low)),
                      exp.GT(this=column(exp, name), expression=double(exp, high))):
             condition = test if condition is None else exp.Or(this=condition, expression=test)

@@ -1,37 +1,47 @@
-"""The pipeline's .npz files, written and read back, checked on the way in; the models' files.
+"""The pipeline's .npz files, written and read back, checked on the way in: the split and
+the models. (metrics.json is ``results``', which the README's renderer reads without numpy.)
 
-Every file holds two members: ``meta``, a JSON object stored as a byte string, and the
-numbers. Fewer members keep files small (each costs about 230 bytes of zip and .npy
+Every .npz file holds ``meta``, a JSON object stored as a byte string, and the numbers: a
+model holds one member of them. Fewer members keep files small (each costs about 230 bytes of zip and .npy
 headers, more than the 9 parameters themselves). Files are written byte-identically on a
 re-run (fixed zip timestamps) and read with ``allow_pickle=False``, so loading one never
 runs code.
 """
+import hashlib
 import io
 import json
 import math
 import os
+import re
 import stat
 import zipfile
 import zlib
+from typing import NamedTuple
 
 import numpy as np
 
 from . import integer, modelfile
-from .model import Model
+from .model import RANGES, Lineage, Model, Ranges
 from .cli import UserError, atomic_write, display, how_to_build
 from .config import FORMAT_VERSION
 
 FORMAT = "housing"
-# What a model records of the split it was fit on, and must match to be evaluated on one:
-# the ranges are the training rows' (data.training_ranges), which predict warns outside of.
-LINEAGE = ("features", "data_sha256", "seed", "test_size", "ranges")
-RANGES = ("min", "max", "q001", "q999")
+SPLIT_ARRAYS = ("X_train", "y_train", "X_test", "y_test")
 # What reading a damaged archive raises: zipfile's and zlib's own errors, the
 # NotImplementedError of a header that names a compression or version it never used, and
 # the RuntimeError of one whose flags say it is encrypted (one flipped bit).
 DAMAGED = (OSError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
            RuntimeError)
 MAX_MEMBER = 64 << 20  # bytes of one member: far past any split or model this writes
+SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class Loaded(NamedTuple):
+    """What ``load_npz`` reads: the meta dict, the arrays by name, and the sha256 of the
+    file's bytes."""
+    meta: dict
+    arrays: dict
+    sha256: str
 
 
 def save_npz(path, meta, arrays):
@@ -52,24 +62,14 @@ def save_npz(path, meta, arrays):
 
 
 def load_npz(path, what, names):
-    """Read members ``names`` (plus ``meta``) of an .npz; returns (meta dict, arrays dict).
+    """The Loaded members ``names`` (plus ``meta``) of an .npz.
 
     Every way a file can be wrong becomes a UserError naming the file and the problem.
     """
     where = display(path)
+    data = read_bytes(path, what, (len(names) + 1) * MAX_MEMBER)
     try:
-        special = not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path)
-    except OSError:
-        special = False  # np.load below says what is wrong
-    if special:  # a FIFO or a device: a read could block, or never end
-        raise UserError(f"{where}: not a regular file; expected {what}")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise UserError(f"{where}: no such file; expected {what} (run {how_to_build()} to "
-                        f"build it)")
-    except IsADirectoryError:
-        raise UserError(f"{where}: is a folder; expected {what}") from None
+        npz = np.load(io.BytesIO(data), allow_pickle=False)
     except ValueError:
         # np.load takes anything that is neither zip nor .npy for a pickle
         raise UserError(f"{where}: not an .npz file (pickle or unknown format); "
@@ -95,7 +95,31 @@ def load_npz(path, what, names):
             except DAMAGED as e:
                 raise UserError(f"{where}: truncated or corrupt ({e}); expected {what}") from None
     meta = _meta(arrays.pop("meta"), where, what)
-    return meta, arrays
+    return Loaded(meta, arrays, hashlib.sha256(data).hexdigest())
+
+
+def read_bytes(path, what, limit):
+    """The bytes of the regular file ``path``, at most ``limit`` of them."""
+    where = display(path)
+    try:
+        special = not stat.S_ISREG(os.stat(path).st_mode) and not os.path.isdir(path)
+    except OSError:
+        special = False  # open below says what is wrong
+    if special:  # a FIFO or a device: a read could block, or never end
+        raise UserError(f"{where}: not a regular file; expected {what}")
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise UserError(f"{where}: no such file; expected {what} (run {how_to_build()} to "
+                        f"build it)") from None
+    except IsADirectoryError:
+        raise UserError(f"{where}: is a folder; expected {what}") from None
+    except OSError as e:
+        raise UserError(f"{where}: cannot read ({e.strerror}); expected {what}") from None
+    if len(data) > limit:
+        raise UserError(f"{where}: holds more than {limit:,} bytes; expected {what}")
+    return data
 
 
 def _check_size(zf, name, where):
@@ -201,22 +225,84 @@ def _check_ranges(where, meta, n):
         if low > high:
             raise UserError(f"{where}: 'ranges' of feature {j + 1}: min {low!r} is above max "
                             f"{high!r}; rebuild it with {how_to_build()}")
+    return Ranges.of(ranges)
+
+
+def read_lineage(where, meta):
+    """The ``model.Lineage`` a file's meta gives, every field checked."""
+    n = check_features(where, meta)
+    ranges = _check_ranges(where, meta, n)
+    checks = {"data_sha256": (lambda v: type(v) is str and SHA256.fullmatch(v),
+                              "a sha256, 64 hexadecimal digits"),
+              "seed": (lambda v: type(v) is int and 0 <= v < 2 ** 32, "an integer from 0 to 2**32 - 1"),
+              "test_size": (lambda v: type(v) is float and 0 < v < 1, "a share between 0 and 1")}
+    for key, (ok, expected) in checks.items():
+        if not ok(meta.get(key)):
+            got = ascii(meta.get(key))
+            raise UserError(f"{where}: '{key}' should be {expected}, got "
+                            f"{got if len(got) <= 60 else got[:57] + '...'}; rebuild it with "
+                            f"{how_to_build()}")
+    return Lineage(tuple(meta["features"]), meta["data_sha256"], meta["seed"],
+                   meta["test_size"], ranges)
+
+
+def check_lineage(model, split, model_path, split_path):
+    """Refuse a model that was not trained on this split (data set, seed, share, features)."""
+    differs = model.lineage.differences(split.lineage)
+    if differs is not None:
+        key, mine, theirs = differs
+        raise UserError(f"{display(model_path)} was trained on another split than "
+                        f"{display(split_path)} ({key}: {mine!r} vs {theirs!r}); rebuild with "
+                        f"{how_to_build()}")
+
+
+# --- the split ----------------------------------------------------------------------
+
+class Split(NamedTuple):
+    """The train/test split: what a model keeps of it, and its arrays (SPLIT_ARRAYS)."""
+    lineage: Lineage
+    arrays: dict
+
+
+def save_split(path, lineage, target, arrays):
+    meta = dict(lineage.stored(), target=target, format=FORMAT, version=FORMAT_VERSION,
+                kind="split")
+    save_npz(path, meta, {name: arrays[name] for name in SPLIT_ARRAYS})
+
+
+def load_split(path):
+    """Read and check the train/test split: a Split."""
+    where = display(path)
+    meta, arrays, _ = load_npz(path, "the train/test split", SPLIT_ARRAYS)
+    if meta.get("kind") != "split":
+        raise UserError(f"{where}: expected the train/test split, got {meta.get('kind')!r}")
+    lineage = read_lineage(where, meta)
+    n = len(lineage.features)
+    for part in ("train", "test"):
+        X = arrays[f"X_{part}"]
+        y = arrays[f"y_{part}"]
+        rows = X.shape[0] if X.ndim else 0
+        check_array(where, f"X_{part}", X, "<f8", (rows, n))
+        check_array(where, f"y_{part}", y, "<f8", (rows,))
+        if not (np.isfinite(X).all() and np.isfinite(y).all()):
+            raise UserError(f"{where}: X_{part} or y_{part} holds non-finite values")
+    return Split(lineage, arrays)
 
 
 # --- models -------------------------------------------------------------------------
 
-def save_float(path, coef, intercept, meta):
+def save_float(path, coef, intercept, lineage):
     """A float model: ``params`` is float64 of shape (n_features + 1,), intercept last."""
-    meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="float")
+    meta = dict(lineage.stored(), format=FORMAT, version=FORMAT_VERSION, kind="float")
     save_npz(path, meta, {"params": np.append(coef, intercept).astype("<f8")})
 
 
-def save_quantized(path, q, meta, auto=False):
+def save_quantized(path, q, lineage, auto=False):
     """A quantized model: ``params`` is the uint8 bytes of ``modelfile.to_bytes``, with
     the integer kernel's input shifts, chosen from the training ranges; ``auto``: the
     method was picked by auto."""
-    shifts = integer.input_shifts(meta["ranges"]["min"], meta["ranges"]["max"])
-    meta = dict(meta, format=FORMAT, version=FORMAT_VERSION, kind="quantized")
+    shifts = integer.input_shifts(lineage.ranges.min, lineage.ranges.max)
+    meta = dict(lineage.stored(), format=FORMAT, version=FORMAT_VERSION, kind="quantized")
     params = modelfile.to_bytes(q, shifts, auto)
     save_npz(path, meta, {"params": np.frombuffer(params, np.uint8)})
 
@@ -226,49 +312,34 @@ def load_model(path, kind=None):
     expects, None for either. Returns a ``model.Model`` (quantized ones dequantized)."""
     what = f"a {kind} model" if kind else "a model"
     where = display(path)
-    meta, arrays = load_npz(path, what, ["params"])
+    meta, arrays, sha256 = load_npz(path, what, ["params"])
     if meta.get("kind") not in ("float", "quantized"):
         raise UserError(f"{where}: not a model (kind {meta.get('kind')!r}); expected {what}")
     if kind and meta["kind"] != kind:
         raise UserError(f"{where}: expected {what}, got a {meta['kind']} model")
-    n = check_features(where, meta)
-    _check_ranges(where, meta, n)
+    lineage = read_lineage(where, meta)
+    n = len(lineage.features)
     params = arrays["params"]
     if meta["kind"] == "float":
         check_array(where, "params", params, "<f8", (n + 1,))
         coef = params[:n].copy()
         intercept = float(params[n])
+        quantization = None
+        payload = params.nbytes
     else:
         if params.dtype != np.uint8 or params.ndim != 1:
             raise UserError(f"{where}: 'params' should be uint8 bytes, got {params.dtype} of "
                             f"shape {params.shape}")
-        header, q = modelfile.from_bytes(params.tobytes(), n, where)
-        meta = dict(meta, bits=header.bits, method=header.method, symmetric=header.symmetric,
-                    auto=header.auto, input_shifts=list(header.input_shifts))
-        coef, intercept = modelfile.dequantize(q)
+        stored = modelfile.from_bytes(params.tobytes(), n, where)
+        quantization = stored.quantization
+        coef, intercept = modelfile.dequantize(stored.quantized)
+        payload = stored.quantized.payload_bytes
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")
     kernel = None
-    if meta["kind"] == "quantized":
+    if quantization is not None:
         try:
-            kernel = integer.kernel(q, header.input_shifts)
+            kernel = integer.kernel(stored.quantized, quantization.input_shifts)
         except ValueError as e:
             raise UserError(f"{where}: {e}") from None
-    ranges = meta["ranges"]
-    payload = params.nbytes if meta["kind"] == "float" else q.payload_bytes
-    return Model(coef, intercept, meta, payload, np.array(ranges["min"]),
-                 np.array(ranges["max"]), kernel)
-
-
-def lineage(meta):
-    """What a model keeps of the split's (or its parent model's) ``meta``: LINEAGE."""
-    return {k: meta[k] for k in LINEAGE}
-
-
-def check_lineage(model, split_meta, model_path, split_path):
-    """Refuse a model that was not trained on this split (data set, seed, share, features)."""
-    for key in LINEAGE:
-        if model.meta.get(key) != split_meta.get(key):
-            raise UserError(f"{display(model_path)} was trained on another split than "
-                            f"{display(split_path)} ({key}: {model.meta.get(key)!r} vs "
-                            f"{split_meta.get(key)!r}); rebuild with {how_to_build()}")
+    return Model(coef, intercept, lineage, quantization, sha256, payload, kernel)

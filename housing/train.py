@@ -5,7 +5,7 @@
 Only ``coef_`` and ``intercept_`` leave scikit-learn: they are written to an .npz, so
 inference never needs scikit-learn, joblib or pickle.
 """
-from . import splitfile, store
+from . import store
 from .cli import Parser, command, scikit_learn, write_out
 from .config import FLOAT_MODEL, SPLIT
 
@@ -32,9 +32,9 @@ def _parser():
 @command("housing train")
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
-    meta, split = splitfile.load_split(args.data)
-    coef, intercept = fit(split["X_train"], split["y_train"])
-    store.save_float(args.out, coef, intercept, store.lineage(meta))
+    split = store.load_split(args.data)
+    coef, intercept = fit(split.arrays["X_train"], split.arrays["y_train"])
+    store.save_float(args.out, coef, intercept, split.lineage)
     write_out(f"train: LinearRegression, {len(coef)} coefficients, intercept {intercept:.4f} "
               f"-> {args.out}\n", "the summary")
     return 0

@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 
-from housing import data, splitfile, store
+from housing import data, store
 from housing import predict as predict_stage
 from housing.config import FEATURES
 
@@ -27,8 +27,8 @@ def synthetic(n=4000, seed=0, noise=0.5):
 
 
 def write_split(path, X, y, seed=42, test_size=0.2):
-    meta, arrays = data.make_split(X, y, seed, test_size)
-    splitfile.save_split(path, arrays, meta)
+    split = data.make_split(X, y, seed, test_size)
+    store.save_split(path, split.lineage, "MedHouseVal", split.arrays)
     return path
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from housing import __main__ as entry
-from housing import data, demo, info, report, splitfile, store, train
+from housing import data, demo, info, report, store, train
 from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
                             SPLIT)
 
@@ -49,7 +49,7 @@ def demo_files(built, tmp_path, capsys):
                         "--quantized", str(built["quantized"]), "--metrics", str(metrics)]) == 0
     mx = json.loads(metrics.read_text())
     capsys.readouterr()  # what report printed
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     sample = tmp_path / "sample.csv"
     sample.write_text(data.sample_csv(split["X_test"], split["y_test"], 5))
     return metrics, sample, mx

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from housing import data, splitfile
+from housing import data, store
 from housing.cli import UserError
 from housing.config import FEATURES, N_ROWS
 
@@ -158,14 +158,14 @@ def test_the_fingerprint_is_of_the_values_not_their_type():
 
 def test_make_split_is_train_test_split_with_the_model_s_lineage():
     X, y, _ = _good()
-    meta, arrays = data.make_split(X[:500], y[:500], 7, 0.3)
+    lineage, arrays = data.make_split(X[:500], y[:500], 7, 0.3)
     ref = train_test_split(X[:500], y[:500], test_size=0.3, random_state=7)
     for name, expected in zip(("X_train", "X_test", "y_train", "y_test"), ref):
         np.testing.assert_array_equal(arrays[name], expected)
-    assert meta["seed"] == 7 and meta["test_size"] == 0.3 and meta["target"] == "MedHouseVal"
-    assert meta["features"] == list(FEATURES)
-    assert meta["data_sha256"] == data.fingerprint(X[:500], y[:500])
-    assert meta["ranges"]["min"] == ref[0].min(axis=0).tolist()
+    assert lineage.seed == 7 and lineage.test_size == 0.3
+    assert lineage.features == FEATURES
+    assert lineage.data_sha256 == data.fingerprint(X[:500], y[:500])
+    assert lineage.ranges.min.tolist() == ref[0].min(axis=0).tolist()
 
 
 @pytest.mark.parametrize("rows", [0, 2])
@@ -173,5 +173,5 @@ def test_sample_rows_is_how_many_test_rows_the_sample_holds_0_for_all(tmp_path, 
     out = tmp_path / "sample.csv"
     assert data.main(["--sample-from", str(built["split"]), "--sample", str(out),
                       "--sample-rows", str(rows)]) == 0
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     assert len(out.read_text().splitlines()) == 1 + (rows or len(split["y_test"]))

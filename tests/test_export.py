@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from housing import data, export, integer, splitfile, store
+from housing import data, export, integer, store
 from housing.config import FEATURES, ROOT
 
 from helpers import run_predict
@@ -77,7 +77,7 @@ def test_the_kernel_does_not_compile_with_a_double_in_it(exported, tmp_path):
 
 
 def test_the_c_kernel_equals_the_numpy_kernel_bit_for_bit(exported, built):
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     k = store.load_model(built["quantized"]).kernel
     X, fits = integer.to_fixed(k, split["X_test"])
     assert fits.all()
@@ -97,7 +97,7 @@ def test_the_c_kernel_equals_the_numpy_kernel_bit_for_bit(exported, built):
 def test_the_c_kernel_equals_the_numpy_kernel_on_hand_made_constants(exported, tmp_path,
                                                                      kernel, built):
     (tmp_path / "housing_model.h").write_text(
-        export.header(kernel, ["a", "b"], built["quantized"]))
+        export.header(kernel, ["a", "b"], built["quantized"], "0123456789ab"))
     shutil.copy(exported / "housing_model.c", tmp_path)
     (tmp_path / "driver.c").write_text(DRIVER)
     subprocess.run([CC, *KERNEL_FLAGS, "-c", "housing_model.c"], cwd=tmp_path, check=True)
@@ -118,7 +118,7 @@ def edge(exported, text):
 
 def test_the_edge_program_prints_what_predict_integer_prints(exported, built, capsys,
                                                              monkeypatch):
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     text = data.sample_csv(split["X_test"], split["y_test"], len(split["y_test"]))
     rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], text.encode(),
                                "--integer")

@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from housing import predict as p
-from housing import integer, splitfile, store
+from housing import integer, store
 from housing.readers.chunk import Chunk
 from housing.config import FEATURES
 
@@ -99,32 +99,32 @@ def test_rows_outside_the_training_range_are_counted_and_strict_refuses_them(
         capsys, monkeypatch, built):
     model = store.load_model(built["float"])
     lat = FEATURES.index("Latitude")
-    X = np.tile(model.low + (model.high - model.low) / 2, (4, 1))
-    X[1, lat], X[3, 4] = 137.86, model.low[4] - 1  # rows 2 and 4 (lines 3 and 5): outside
+    X = np.tile(model.ranges.min + (model.ranges.max - model.ranges.min) / 2, (4, 1))
+    X[1, lat], X[3, 4] = 137.86, model.ranges.min[4] - 1  # rows 2 and 4 (lines 3 and 5): outside
     text = ",".join(FEATURES) + "\n" + "\n".join(",".join(map(repr, r)) for r in X.tolist())
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode())
     assert rc == 0 and len(out.splitlines()) == 4
     assert err == (f"housing predict: 2 rows have features outside the training range; first: "
-                   f"<stdin>, line 3, Latitude 137.86, trained on {model.low[lat]:g} to "
-                   f"{model.high[lat]:g}\n")
+                   f"<stdin>, line 3, Latitude 137.86, trained on {model.ranges.min[lat]:g} to "
+                   f"{model.ranges.max[lat]:g}\n")
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], text.encode(), "--strict")
     assert rc == 2 and err == (f"housing predict: error: <stdin>, line 3, column 'Latitude': "
                                f"expected a value within the training range, "
-                               f"{model.low[lat]:g} to {model.high[lat]:g}, got 137.86\n")
+                               f"{model.ranges.min[lat]:g} to {model.ranges.max[lat]:g}, got 137.86\n")
     assert len(out.splitlines()) == 1
 
 
 def test_the_training_ranges_are_the_training_rows(built):
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     model = store.load_model(built["quantized"])
     X = split["X_train"]
-    np.testing.assert_array_equal(model.low, X.min(axis=0))
-    np.testing.assert_array_equal(model.high, X.max(axis=0))
+    np.testing.assert_array_equal(model.ranges.min, X.min(axis=0))
+    np.testing.assert_array_equal(model.ranges.max, X.max(axis=0))
     # 0.1 % quantile by hand: numpy's default (linear) between the two nearest order stats
     pos = 0.001 * (len(X) - 1)
     s = np.sort(X, axis=0)
     by_hand = s[int(pos)] + (pos - int(pos)) * (s[int(pos) + 1] - s[int(pos)])
-    np.testing.assert_allclose(model.meta["ranges"]["q001"], by_hand, rtol=1e-12)
+    np.testing.assert_allclose(model.ranges.q001, by_hand, rtol=1e-12)
 
 
 def test_without_id_a_skipped_row_keeps_its_place_in_every_output(capsys, monkeypatch, built):
@@ -167,7 +167,7 @@ def test_skipped_rows_keep_their_place_and_every_row_its_id(capsys, monkeypatch,
 
 def test_strict_still_refuses_an_overflow(capsys, monkeypatch, built):
     model = store.load_model(built["float"])
-    X = np.tile((model.low + model.high) / 2, (2, 1))
+    X = np.tile((model.ranges.min + model.ranges.max) / 2, (2, 1))
     X[1, [0, 3]] = 1.7e308  # outside the range too; the overflow is what is named
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X), "--strict")
     assert rc == 2 and err.startswith("housing predict: error: <stdin>, line 3: ")
@@ -178,13 +178,13 @@ def test_strict_still_refuses_an_overflow(capsys, monkeypatch, built):
 def test_the_training_range_includes_its_ends_and_one_row_is_one_row(capsys, monkeypatch,
                                                                      built):
     model = store.load_model(built["float"])
-    X = np.vstack([model.low, model.high, model.high])
-    X[2, 1] = np.nextafter(model.high[1], np.inf)  # the smallest step past the top
+    X = np.vstack([model.ranges.min, model.ranges.max, model.ranges.max])
+    X[2, 1] = np.nextafter(model.ranges.max[1], np.inf)  # the smallest step past the top
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X))
     assert rc == 0 and len(out.splitlines()) == 3
     assert err == (f"housing predict: 1 row has features outside the training range; first: "
-                   f"<stdin>, line 4, HouseAge {X[2, 1]:g}, trained on {model.low[1]:g} to "
-                   f"{model.high[1]:g}\n")
+                   f"<stdin>, line 4, HouseAge {X[2, 1]:g}, trained on {model.ranges.min[1]:g} to "
+                   f"{model.ranges.max[1]:g}\n")
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], rows_text(X[:2]),
                                "--strict")
     assert (rc, err) == (0, "") and len(out.splitlines()) == 2
@@ -203,12 +203,15 @@ def test_ids_are_written_back_as_csv_quotes_them(capsys, monkeypatch, built):
 
 def test_checked_predict_keeps_rows_outside_the_range_unless_strict(built):
     model = store.load_model(built["float"])
-    X = np.array([model.high + 1])
+    X = np.array([model.ranges.max + 1])
     chunk = Chunk(X, [7], lambda no: f"row {no}")
-    y, keep, bad = p.checked_predict(model, chunk)
-    assert keep.tolist() == [0] and bad == []
-    y, keep, bad = p.checked_predict(model, chunk, strict=True)
-    assert keep.tolist() == [] and bad[0][0] == 7
+    y, keep, refused = p.checked_predict(model, chunk.X)
+    assert keep.tolist() == [0] and refused == []
+    y, keep, refused = p.checked_predict(model, chunk.X, strict=True)
+    assert keep.tolist() == [] and refused[0].row == 0
+    assert chunk.refused(refused)[0].message == (
+        f"row 7, column 'MedInc': expected a value within the training range, "
+        f"{model.ranges.min[0]:g} to {model.ranges.max[0]:g}, got {X[0, 0]:g}")
 
 
 def with_ids(X):
@@ -220,7 +223,7 @@ def with_ids(X):
 
 def test_strict_names_each_refused_row_in_place_with_its_id(capsys, monkeypatch, built):
     model = store.load_model(built["float"])
-    X = np.tile((model.low + model.high) / 2, (3, 1))
+    X = np.tile((model.ranges.min + model.ranges.max) / 2, (3, 1))
     X[1, 6] = 7.0  # Latitude, far below the training range
     rc, out, err = run_predict(capsys, monkeypatch, built["float"], with_ids(X), "--strict",
                                "--skip-invalid", "--id", "id")
@@ -228,19 +231,19 @@ def test_strict_names_each_refused_row_in_place_with_its_id(capsys, monkeypatch,
         "id", "r0", "r1", "r2"] and out.splitlines()[2] == "r1,"
     assert err.splitlines()[0] == (
         f"housing predict: skipped <stdin>, line 3, column 'Latitude': expected a value within "
-        f"the training range, {model.low[6]:g} to {model.high[6]:g}, got 7")
+        f"the training range, {model.ranges.min[6]:g} to {model.ranges.max[6]:g}, got 7")
 
 
 def test_integer_and_strict_name_the_training_range_where_the_inputs_fit(capsys, monkeypatch,
                                                                          built):
     model = store.load_model(built["quantized"])
-    X = np.tile((model.low + model.high) / 2, (2, 1))
+    X = np.tile((model.ranges.min + model.ranges.max) / 2, (2, 1))
     X[1, 6] = 7.0  # outside the training range, well within what the int32 inputs hold
     rc, out, err = run_predict(capsys, monkeypatch, built["quantized"], rows_text(X),
                                "--integer", "--strict")
     assert rc == 2 and err == (
         f"housing predict: error: <stdin>, line 3, column 'Latitude': expected a value within "
-        f"the training range, {model.low[6]:g} to {model.high[6]:g}, got 7\n")
+        f"the training range, {model.ranges.min[6]:g} to {model.ranges.max[6]:g}, got 7\n")
 
 
 def test_integer_names_the_column_its_inputs_cannot_hold_past_one_at_their_edge(
@@ -248,7 +251,7 @@ def test_integer_names_the_column_its_inputs_cannot_hold_past_one_at_their_edge(
     # the edges of what the int32 inputs hold are inside: the column past them is named
     model = store.load_model(built["quantized"])
     low, high = integer.limits(model.kernel)
-    X = np.tile((model.low + model.high) / 2, (3, 1))
+    X = np.tile((model.ranges.min + model.ranges.max) / 2, (3, 1))
     X[1, 0] = low[0]
     X[2, 0] = high[0]
     X[1:, 4] = 1e12  # Population, past what its input holds

@@ -111,7 +111,7 @@ def test_every_method_and_width_agrees_with_the_float_path_on_data(problem):
             fixed, fits = integer.to_fixed(k, X)
             assert fits.all()
             got = integer.predict(k, fixed) / 2 ** integer.OUT
-            want = m.predict(m.Model(*modelfile.dequantize(q), {}, 0), X)
+            want = m.linear(*modelfile.dequantize(q), X)
             # input rounding (half a step of each feature times its coefficient) and output
             assert np.abs(got - want).max() < 2e-5, (name, bits)
 

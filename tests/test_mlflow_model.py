@@ -8,7 +8,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from housing import mlflow, splitfile, store
+from housing import mlflow, store
 from housing.config import FEATURES, ROOT
 
 from helpers import run_predict
@@ -63,7 +63,7 @@ def test_the_folder_holds_the_mlmodel_the_model_and_the_code(folders, built):
 @needs_mlflow
 @pytest.mark.parametrize("kind", ["float", "quantized"])
 def test_mlflow_load_model_predicts_as_housing_predict(folders, capsys, monkeypatch, built, kind):
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     X = split["X_test"]
     run = subprocess.run([ENGINES, "-c", LOAD, str(folders / kind), json.dumps(X.tolist()),
                           json.dumps(FEATURES)], capture_output=True, text=True, timeout=300,

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from housing import splitfile, store
+from housing import store
 from repo import PARAMETERS, copy_repo, plain_env
 from housing.config import PARAMS, ROOT
 from housing.quantize import METHODS
@@ -160,7 +160,7 @@ def complete(path):
         if f.is_dir():
             continue
         if f.suffix == ".npz":
-            splitfile.load_split(f) if f.parent.name == "data" else store.load_model(f)
+            store.load_split(f) if f.parent.name == "data" else store.load_model(f)
         elif f.suffix == ".json":
             json.loads(f.read_text())
         elif f.parent.name == "params":

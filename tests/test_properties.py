@@ -13,7 +13,6 @@ from housing import readers, store
 from housing.readers import values as value_checks
 from housing.cli import UserError
 from housing.config import FEATURES
-from housing.model import rows_outside
 from serving import asgi as in_process, in_process_app
 
 from helpers import run_predict
@@ -165,6 +164,6 @@ def test_rows_outside_counts_as_numpy_does(built, t):
     numpy's: a row with any feature below its low or above its high. ``t`` places each
     value in its feature's range: 0 at the low end, 1 at the high, exactly."""
     model = store.load_model(built["float"])
-    X = np.where(t == 1, model.high, model.low + t * (model.high - model.low))
-    expected = int(((X < model.low) | (X > model.high)).any(axis=1).sum())
-    assert rows_outside(model, X) == expected
+    X = np.where(t == 1, model.ranges.max, model.ranges.min + t * (model.ranges.max - model.ranges.min))
+    expected = int(((X < model.ranges.min) | (X > model.ranges.max)).any(axis=1).sum())
+    assert model.ranges.count_outside(X) == expected

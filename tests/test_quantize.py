@@ -6,7 +6,7 @@ import pytest
 from housing import model as m
 from housing import modelfile
 from housing import quantize as qz
-from housing import splitfile
+from housing import store
 from housing.config import SWEEP_BITS
 from housing.quantize import METHODS
 from housing.train import fit
@@ -191,11 +191,11 @@ def test_bit_packing_round_trip(bits):
 
 def test_auto_is_chosen_without_the_test_split(tmp_path, built):
     # replace the test split with garbage: auto must pick the same model, byte for byte
-    meta, split = splitfile.load_split(built["split"])
+    lineage, split = store.load_split(built["split"])
     split["X_test"] = np.full_like(split["X_test"], 1e6)
     split["y_test"] = -split["y_test"]
     poisoned = tmp_path / "poisoned.npz"
-    splitfile.save_split(poisoned, split, meta)
+    store.save_split(poisoned, lineage, "MedHouseVal", split)
     out = tmp_path / "q.npz"
     assert qz.main(["--model", str(built["float"]), "--data", str(poisoned),
                     "--out", str(out)]) == 0
@@ -203,8 +203,8 @@ def test_auto_is_chosen_without_the_test_split(tmp_path, built):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--bits", "1"], "--bits must be between 2 and 16, got 1"),
-    (["--bits", "17"], "--bits must be between 2 and 16, got 17"),
+    (["--bits", "1"], "--bits should be from 2 to 16, got 1"),
+    (["--bits", "17"], "--bits should be from 2 to 16, got 17"),
     (["--method", "kmeans"], "--method must be auto or one of minmax, bias-corrected, "
                              "standardized, error-compensating, got 'kmeans'"),
 ])
@@ -348,8 +348,8 @@ def test_a_payload_of_the_wrong_size_and_a_code_too_wide():
 
 
 def test_prediction_overflow_is_inf_without_a_warning():
-    model = m.Model(np.array([1.0, 1.0]), 0.0, {}, 16)
+    coef = np.array([1.0, 1.0])
     X = np.full((m.SMALL + 1, 2), 1.7e308)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert np.isinf(m.predict(model, X)).all() and np.isinf(m.predict(model, X[:2])).all()
+        assert np.isinf(m.linear(coef, 0.0, X)).all() and np.isinf(m.linear(coef, 0.0, X[:2])).all()

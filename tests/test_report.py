@@ -6,7 +6,7 @@ import pytest
 from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
 
 from housing import quantize as qz
-from housing import report, splitfile, store
+from housing import report, store
 from housing.config import SWEEP_BITS
 
 from helpers import synthetic, write_split
@@ -34,7 +34,7 @@ def test_metrics_hold_both_models_and_the_sweep(metrics, built):
 
 
 def test_metrics_agree_with_scikit_learn(metrics, built):
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     X, y = split["X_test"], split["y_test"]
     for kind in ("float", "quantized"):
         model = store.load_model(built[kind])
@@ -46,7 +46,7 @@ def test_metrics_agree_with_scikit_learn(metrics, built):
 
 def test_sweep_rows_agree_with_scikit_learn(metrics, built):
     # each row re-quantized here and scored by sklearn's r2_score on both splits
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     fm = store.load_model(built["float"])
     for row in metrics["sweep"][::5]:
         q = qz.METHODS[row["method"]](fm.coef, fm.intercept, split["X_train"],

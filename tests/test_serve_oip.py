@@ -127,9 +127,11 @@ def test_health_metadata_and_version(server, built):
     model = store.load_model(built["quantized"])
     assert meta["inputs"] == [{"name": "features", "datatype": "FP64", "shape": [-1, 8]}]
     assert meta["outputs"] == [{"name": "MedHouseVal", "datatype": "FP64", "shape": [-1]}]
-    assert meta["parameters"]["method"] == model.meta["method"]
+    with np.load(built["quantized"], allow_pickle=False) as f:
+        stored = json.loads(f["meta"][()].decode())
+    assert meta["parameters"]["method"] == model.quantization.method
     assert meta["parameters"]["bits"] == 8
-    assert meta["parameters"]["training_ranges"] == model.meta["ranges"]
+    assert meta["parameters"]["training_ranges"] == stored["ranges"]
     for path in ("/ping", "/health"):
         assert call(server, "GET", path)[0] == 200
     from housing import __version__

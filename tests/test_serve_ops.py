@@ -314,7 +314,7 @@ def test_serve_strict_refuses_rows_outside_the_training_range(built):
                               infer_body(data=X.tolist()))
         assert (status, out) == (400, {"error": f"row 1, column 'Population': expected a "
                                                 f"value within the training range, "
-                                                f"{model.low[4]:g} to {model.high[4]:g}, got "
+                                                f"{model.ranges.min[4]:g} to {model.ranges.max[4]:g}, got "
                                                 f"1e+07"})
     finally:
         assert stop(proc)[0] == 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sqlglot
 
-from housing import splitfile, sql, store
+from housing import sql, store
 from housing.config import FEATURES, ROOT
 
 from helpers import run_predict
@@ -49,7 +49,7 @@ def in_sqlite(query, X, columns=FEATURES, table="houses"):
 
 @pytest.fixture(scope="module")
 def test_rows(built):
-    _, split = splitfile.load_split(built["split"])
+    split = store.load_split(built["split"]).arrays
     return split["X_test"]
 
 
@@ -67,8 +67,8 @@ def test_outside_training_range_is_what_strict_refuses(capsys, monkeypatch, buil
                                                        kind):
     model = store.load_model(built[kind])
     X = test_rows[:200].copy()
-    X[::7, 4] = model.high[4] * 2  # Population past the top
-    X[3::11, 6] = model.low[6] - 1  # Latitude below the bottom
+    X[::7, 4] = model.ranges.max[4] * 2  # Population past the top
+    X[3::11, 6] = model.ranges.min[6] - 1  # Latitude below the bottom
     _, outside = in_sqlite(sql.query(model, "sqlite"), X)
     strict = predicted(capsys, monkeypatch, built[kind], X, "--strict")
     assert [bool(o) for o in outside] == [v is None for v in strict]
@@ -167,7 +167,7 @@ def test_duckdb_and_spark_give_predicts_answer_bit_for_bit(tmp_path, capsys, mon
                                                          test_rows, engine, dialect, kind):
     model = store.load_model(built[kind])
     X = test_rows.copy()
-    X[::9, 0] = model.high[0] + 1  # some rows outside the training range
+    X[::9, 0] = model.ranges.max[0] + 1  # some rows outside the training range
     run = subprocess.run([ENGINES, "-c", ENGINE_SCRIPT, engine, sql.query(model, dialect),
                           json.dumps(X.tolist()), json.dumps(list(model.features)),
                           str(tmp_path / "rows.parquet")],

@@ -1,3 +1,4 @@
+import hashlib
 import io
 import json
 import os
@@ -5,13 +6,15 @@ import pickle  # noqa: F401 - only to build the hostile file the loader must ref
 import subprocess
 import sys
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from housing import splitfile, store
+from housing import store
 from housing.cli import UserError
 from housing.config import FORMAT_VERSION, METHODS
+from housing.model import RANGES
 
 
 def rewrite(src, dst, change):
@@ -27,9 +30,12 @@ def rewrite(src, dst, change):
 def test_loading_gives_back_what_was_saved(built):
     model = store.load_model(built["float"], kind="float")
     assert model.kind == "float" and model.coef.shape == (8,) and model.coef.dtype == np.float64
-    assert model.meta["seed"] == 42 and len(model.meta["data_sha256"]) == 64
+    assert model.lineage.seed == 42 and len(model.lineage.data_sha256) == 64
+    assert model.quantization is None and model.bits == 64 and model.method == "least squares"
     q = store.load_model(built["quantized"], kind="quantized")
-    assert q.meta["bits"] == 8 and q.meta["method"] in METHODS
+    assert q.quantization.bits == 8 and q.quantization.method in METHODS
+    assert model.sha256 == hashlib.sha256(built["float"].read_bytes()).hexdigest()
+    assert q.version == hashlib.sha256(built["quantized"].read_bytes()).hexdigest()[:12]
 
 
 def test_writing_is_byte_identical_on_a_rerun(tmp_path, built):
@@ -227,11 +233,11 @@ def minmax_file(tmp_path, built):
     a header of 3 + 8 bytes (bits, method, flags, one input shift a feature), then the
     scale and intercept (4 bytes each) and 9 codes of 8 bits (the zero point the ninth)."""
     from housing import quantize
-    split_meta, split = splitfile.load_split(built["split"])
+    lineage, split = store.load_split(built["split"])
     model = store.load_model(built["float"])
     q = quantize.quantize("minmax", model.coef, model.intercept, split["X_train"],
                           split["y_train"], 8)
-    store.save_quantized(tmp_path / "minmax.npz", q, store.lineage(split_meta))
+    store.save_quantized(tmp_path / "minmax.npz", q, lineage)
     return tmp_path / "minmax.npz"
 
 
@@ -255,8 +261,8 @@ def test_a_known_layout_has_the_length_derived_by_hand(minmax_file):
     assert params.dtype == np.uint8 and params.shape == (3 + 8 + 4 + 4 + 9,)
     assert params[0] == 8 and params[1] == 0 and params[2] == 0  # 8 bits, minmax, no flags
     model = store.load_model(minmax_file)
-    assert model.meta["bits"] == 8 and model.meta["method"] == "minmax"
-    assert model.meta["symmetric"] is False and model.meta["auto"] is False
+    assert model.quantization.bits == 8 and model.quantization.method == "minmax"
+    assert model.quantization.symmetric is False and model.quantization.auto is False
     assert model.payload_bytes == 17
 
 
@@ -348,12 +354,12 @@ def test_members_that_are_not_npy_are_refused(tmp_path, built):
 @pytest.mark.parametrize("bits", [2, 16])
 def test_both_ends_of_the_bits_range_load(tmp_path, built, bits):
     from housing import quantize
-    split_meta, split = splitfile.load_split(built["split"])
+    lineage, split = store.load_split(built["split"])
     model = store.load_model(built["float"])
     q = quantize.quantize("standardized", model.coef, model.intercept, split["X_train"],
                           split["y_train"], bits)
-    store.save_quantized(tmp_path / "q.npz", q, store.lineage(split_meta))
-    assert store.load_model(tmp_path / "q.npz").meta["bits"] == bits
+    store.save_quantized(tmp_path / "q.npz", q, lineage)
+    assert store.load_model(tmp_path / "q.npz").bits == bits
 
 
 def test_a_float_model_where_a_quantized_one_is_expected_and_the_reverse(built):
@@ -362,7 +368,7 @@ def test_a_float_model_where_a_quantized_one_is_expected_and_the_reverse(built):
     assert refusal(built["quantized"], kind="float") == (
         f"{built['quantized']}: expected a float model, got a quantized model")
     with pytest.raises(UserError) as e:
-        splitfile.load_split(built["float"])
+        store.load_split(built["float"])
     assert str(e.value) == (f"{built['float']}: expected the train/test split with members "
                             f"meta, X_train, y_train, X_test, y_test; got meta, params")
 
@@ -378,7 +384,9 @@ def test_a_model_cut_short_anywhere_is_refused(tmp_path, built, kind):
 
 def rewrite_split(src, dst, change):
     """Copy a split file, passing its meta and arrays through ``change``."""
-    meta, arrays = splitfile.load_split(src)
+    with np.load(src, allow_pickle=False) as f:
+        meta = json.loads(f["meta"][()].decode())
+        arrays = {k: f[k] for k in f.files if k != "meta"}
     change(meta, arrays)
     store.save_npz(dst, meta, arrays)
     return dst
@@ -411,13 +419,13 @@ def set_nan(name):
 def test_bad_splits_are_refused_with_a_reason(tmp_path, built, change, message):
     path = rewrite_split(built["split"], tmp_path / "split.npz", change)
     with pytest.raises(UserError) as e:
-        splitfile.load_split(path)
+        store.load_split(path)
     assert str(e.value) == f"{path}: {message}"
 
 
 @pytest.mark.parametrize("ranges", [[0.0] * 8, {"min": [0.0] * 8},
-                                    {k: [0.0] * 7 + [float("nan")] for k in store.RANGES},
-                                    {k: [0.0] * 7 + ["0"] for k in store.RANGES}])
+                                    {k: [0.0] * 7 + [float("nan")] for k in RANGES},
+                                    {k: [0.0] * 7 + ["0"] for k in RANGES}])
 def test_bad_training_ranges_are_refused(tmp_path, built, ranges):
     path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: m.update(ranges=ranges))
     assert refusal(path) == (f"{path}: 'ranges' should hold min, max, q001, q999, each 8 "
@@ -427,7 +435,8 @@ def test_bad_training_ranges_are_refused(tmp_path, built, ranges):
 def test_the_lineage_message_names_both_values(tmp_path, built):
     model = store.load_model(built["float"])
     with pytest.raises(UserError) as e:
-        store.check_lineage(model, dict(model.meta, seed=7), "m.npz", "s.npz")
+        store.check_lineage(model, store.Split(replace(model.lineage, seed=7), {}), "m.npz",
+                            "s.npz")
     assert str(e.value) == ("m.npz was trained on another split than s.npz (seed: 42 vs 7); "
                             "rebuild with `make all`")
 
@@ -461,16 +470,16 @@ def test_a_known_kind_that_is_not_a_model(tmp_path, built):
 @pytest.mark.parametrize("auto", [False, True])
 def test_a_quantized_file_keeps_auto_and_the_input_shifts_of_its_ranges(tmp_path, built, auto):
     from housing import integer, quantize
-    split_meta, split = splitfile.load_split(built["split"])
+    lineage, split = store.load_split(built["split"])
     model = store.load_model(built["float"])
     q = quantize.quantize("standardized", model.coef, model.intercept, split["X_train"],
                           split["y_train"], 8)
-    store.save_quantized(tmp_path / "q.npz", q, store.lineage(split_meta), auto=auto)
-    meta = store.load_model(tmp_path / "q.npz").meta
-    ranges = split_meta["ranges"]
-    assert meta["auto"] is auto
-    assert meta["input_shifts"] == list(integer.input_shifts(ranges["min"], ranges["max"]))
-    assert len(set(meta["input_shifts"])) > 1  # the features' ranges differ, so do shifts
+    store.save_quantized(tmp_path / "q.npz", q, lineage, auto=auto)
+    quantization = store.load_model(tmp_path / "q.npz").quantization
+    ranges = lineage.ranges
+    assert quantization.auto is auto
+    assert list(quantization.input_shifts) == list(integer.input_shifts(ranges.min, ranges.max))
+    assert len(set(quantization.input_shifts)) > 1  # the features' ranges differ, so do shifts
 
 
 def test_a_header_may_hold_shifts_at_both_ends_and_no_more_than_itself():
@@ -489,4 +498,4 @@ def test_a_feature_that_was_constant_in_training_loads(tmp_path, built):
     def constant_first(meta, arrays):
         meta["ranges"]["max"][0] = meta["ranges"]["min"][0]
     model = store.load_model(rewrite(built["float"], tmp_path / "m.npz", constant_first))
-    assert model.low[0] == model.high[0]
+    assert model.ranges.min[0] == model.ranges.max[0]

@@ -31,6 +31,19 @@ class Chunk:
     ids: list = None
     bad: list = field(default_factory=list)
 
+    def refused(self, refusals):
+        """BadRows of the rows of X a model refused (``model.Refused``), each worded with
+        where it came from."""
+        bad = []
+        for refusal in refusals:
+            no = self.nos[refusal.row]
+            where = self.where(no)
+            if refusal.feature is not None:
+                where += f", column '{refusal.feature}'"
+            key = self.ids[refusal.row] if self.ids is not None else None
+            bad.append(BadRow(no, f"{where}: {refusal.reason}", key))
+        return bad
+
 
 class Table(NamedTuple):
     """What a reader gives: the input's Columns, and an iterator of Chunks of its rows."""

@@ -8,7 +8,6 @@ a limit the largest body is a sixteenth of a worker's share past its own footpri
 the bodies held at once three sixteenths: a parse's peak and the bodies held stay within
 the share.
 """
-import os
 from typing import NamedTuple
 
 MAX_BODY = 16 << 20  # bytes: the default without a memory limit

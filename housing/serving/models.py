@@ -1,13 +1,11 @@
 """The models a server serves: loaded and checked once, before it starts, by name."""
-import hashlib
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
 from .. import store
 from ..cli import UserError
-from ..model import checked_predict, rows_outside
+from ..model import checked_predict
 from .http import HTTPError
 
 
@@ -41,7 +39,7 @@ class Served:
             if not sep or not name:
                 raise UserError(f"--model: expected NAME=PATH, got {spec!r}")
             models[name] = store.load_model(path)
-            versions[name] = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+            versions[name] = models[name].version
         if default not in models:
             raise UserError(f"--default: no model named {default!r}; expected one of "
                             f"{', '.join(models)}")
@@ -64,7 +62,7 @@ class Served:
     def predict(self, model, chunk):
         """A Prediction of every row of a rows.Chunk; a UserError for a row that
         overflows or (strict) lies outside the training range."""
-        checked = checked_predict(model, chunk, self.strict)
+        checked = checked_predict(model, chunk.X, self.strict)
         if checked.refused:
-            raise UserError(checked.refused[0].message)
-        return Prediction(checked.y, rows_outside(model, chunk.X))
+            raise UserError(chunk.refused(checked.refused[:1])[0].message)
+        return Prediction(checked.y, model.ranges.count_outside(chunk.X))

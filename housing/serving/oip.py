@@ -49,7 +49,7 @@ class OpenInference:
         name, model = self.served.get(request)
         # one [n, 8] tensor is the signature; one [n] tensor per feature is accepted too
         params = {"kind": model.kind, "features": list(model.features),
-                  "per_feature_inputs": True, "training_ranges": model.ranges,
+                  "per_feature_inputs": True, "training_ranges": model.ranges.stored(),
                   "units": "$100,000", "housing_version": __version__}
         if model.kind == "quantized":
             params.update(method=model.method, bits=model.bits)

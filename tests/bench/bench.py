@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from housing import splitfile
+from housing import store
 from housing.cli import Parser, command, count
 from housing.config import FEATURES, QUANTIZED_MODEL, SPLIT
 from repo import BASELINE, copy_repo, plain_env
@@ -140,7 +140,7 @@ def main(argv=None) -> int:
     args.compare_python = os.path.abspath(args.compare_python)  # the runs go elsewhere
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        _, split = splitfile.load_split(SPLIT)  # test rows: realistic values, ~70 bytes each
+        split = store.load_split(SPLIT).arrays  # test rows: realistic values, ~70 bytes each
         lines = [",".join(repr(v) for v in row) for row in split["X_test"].tolist()]
         joblib_model = tmp / "model.joblib"
         subprocess.run([args.compare_python, BASELINE / "train.py", joblib_model], check=True,

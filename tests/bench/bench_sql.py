@@ -37,8 +37,8 @@ def housing(*args, **kw):
 def rows(n, seed=0):
     """n rows like the test split's: resampled from it, so values are realistic."""
     sys.path.insert(0, str(ROOT))
-    from housing import splitfile
-    _, split = splitfile.load_split(ROOT / "artifacts" / "data" / "split.npz")
+    from housing import store
+    split = store.load_split(ROOT / "artifacts" / "data" / "split.npz").arrays
     X = split["X_test"]
     return X[np.random.default_rng(seed).integers(0, len(X), n)]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from housing import splitfile
+from housing import store
 from housing.serving import oip
 from housing.cli import Parser, UserError, command, count
 from housing.config import FLOAT_MODEL, ROOT, SPLIT
@@ -225,7 +225,7 @@ def main(argv=None) -> int:
         raise UserError("wrk is not installed; expected the load generator (Debian/Ubuntu: "
                         "apt-get install wrk)")
     py = os.path.abspath(args.compare_python)
-    _, split = splitfile.load_split(SPLIT)
+    split = store.load_split(SPLIT).arrays
     X = split["X_test"]
     bodies = tuple(json.dumps(oip.request_for(rows))
                    for rows in (X[:1], np.resize(X, (10000, X.shape[1]))))

@@ -32,7 +32,7 @@ import numpy as np
 from housing import store
 from housing.cli import Parser, command, count
 from housing.config import FEATURES, FLOAT_MODEL, QUANTIZED_MODEL
-from housing.model import SMALL, outside, predict, rows_outside
+from housing.model import SMALL, predict
 from housing.readers import csvfile, jsondoc
 from housing.serving.app import App
 from housing.serving.body import BodyReader
@@ -54,7 +54,7 @@ def numpy_predict(model, X):
 
 
 def numpy_rows_outside(model, X):
-    return int(outside(model, X).any(axis=1).sum())
+    return int(model.ranges.outside(X).any(axis=1).sum())
 
 
 def per_call(fn, repeat, number=20000):
@@ -153,7 +153,7 @@ def main(argv=None) -> int:
         print(f"micro: predict, {rows} row{'s' * (rows > 1)}: Python floats {ours * 1e6:.2f} us, "
               f"numpy {plain * 1e6:.2f} us: gain {gain(ours, plain)}")
     X = np.array([ROW])
-    ours = per_call(lambda: rows_outside(model, X), args.repeat)
+    ours = per_call(lambda: model.ranges.count_outside(X), args.repeat)
     plain = per_call(lambda: numpy_rows_outside(model, X), args.repeat)
     print(f"micro: rows_outside, 1 row: Python {ours * 1e6:.2f} us, numpy {plain * 1e6:.2f} us: "
           f"gain {gain(ours, plain)}")
