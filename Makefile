@@ -34,7 +34,7 @@ METRICS := $(A)/metrics.json
 FIGURE := .github/r2_vs_bits.svg
 IMAGE_ID := $(A)/image.id
 COMMON := housing/__init__.py housing/__main__.py housing/cli.py housing/config.py \
-          housing/modelfile.py housing/integer.py \
+          housing/qparams.py housing/integer.py \
           housing/model.py housing/store.py housing/quantize.py
 DEFAULT_BASE = $(shell sed -n 's/^ARG BASE_IMAGE=//p' Dockerfile)
 

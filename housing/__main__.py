@@ -21,7 +21,8 @@ STAGES = {
     "sql": "the model as one SQL query, for SQLite, DuckDB, Spark, PostgreSQL, BigQuery, ...",
     "demo": "both models on the bundled sample rows, beside the truth",
 }
-
+# a stage's module, where it is not housing.<stage>
+MODULES = {"serve": "housing.serving.server"}
 
 USAGE = ("usage: housing <stage> [options]  (or python -m housing ...; --version)\n\n"
          "stages:\n" + "".join(f"  {name:<9} {text}\n" for name, text in STAGES.items()))
@@ -30,7 +31,7 @@ USAGE = ("usage: housing <stage> [options]  (or python -m housing ...; --version
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in STAGES:
-        return importlib.import_module(f"housing.{argv[0]}").main(argv[1:])
+        return importlib.import_module(MODULES.get(argv[0], f"housing.{argv[0]}")).main(argv[1:])
     return about(argv)
 
 

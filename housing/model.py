@@ -3,7 +3,7 @@
 The one typed description of a model: what it was trained on (``Lineage``, with the
 training ``Ranges``), how it was quantized (``Quantization``, None for a float model), and
 its identity (the sha256 of its file). Plain numpy, and the only numerics ``predict``
-needs, so inference imports nothing heavier. How a model is stored is ``modelfile``'s and
+needs, so inference imports nothing heavier. How a model is stored is ``qparams``'s and
 ``store``'s business; how a refused row is worded is the readers'.
 """
 from dataclasses import dataclass

@@ -30,7 +30,7 @@ smallest training objective: the test split is never read here.
 """
 import numpy as np
 
-from . import modelfile, store
+from . import qparams, store
 from .cli import Parser, UserError, command, write_out
 from .config import FLOAT_MODEL, MAX_BITS, MIN_BITS, PARAMS, QUANTIZED_MODEL, SPLIT
 from .config import METHODS as NAMES
@@ -47,7 +47,7 @@ def minmax(coef, intercept, X, y, bits):
     scale = np.float32((hi - lo) / levels) if hi > lo else np.float32(1.0)
     zero_point = int(np.clip(np.round(-lo / float(scale)), 0, levels))
     codes = np.clip(np.round(coef / float(scale)) + zero_point, 0, levels).astype(np.int64)
-    return modelfile.Quantized("minmax", bits, codes, scale, zero_point, np.float32(intercept))
+    return qparams.Quantized("minmax", bits, codes, scale, zero_point, np.float32(intercept))
 
 
 def refit_intercept(coef, X, y):
@@ -57,8 +57,8 @@ def refit_intercept(coef, X, y):
 
 def bias_corrected(coef, intercept, X, y, bits):
     q = minmax(coef, intercept, X, y, bits)
-    coef_hat, _ = modelfile.dequantize(q)
-    return modelfile.Quantized("bias-corrected", bits, q.codes, q.scale, q.zero_point,
+    coef_hat, _ = qparams.dequantize(q)
+    return qparams.Quantized("bias-corrected", bits, q.codes, q.scale, q.zero_point,
                        refit_intercept(coef_hat, X, y))
 
 
@@ -72,7 +72,7 @@ def _exponents(w, floor, scale, bits):
     """The largest exponent >= ``floor`` at which ``w * 2**e`` still fits on the grid.
     Arrays broadcast: w and floor per coefficient, scale per candidate grid."""
     with np.errstate(divide="ignore"):
-        fit = np.floor(np.log2(modelfile.qmax(bits) * scale / np.abs(w)))
+        fit = np.floor(np.log2(qparams.qmax(bits) * scale / np.abs(w)))
     e = np.where(np.isfinite(fit), np.maximum(floor, fit), floor)
     return np.clip(e, -127, 127).astype(np.int64)
 
@@ -80,7 +80,7 @@ def _exponents(w, floor, scale, bits):
 def _round(w, floor, scale, bits):
     """Round to nearest on the symmetric grid: (codes, exponents, dequantized values)."""
     e = _exponents(w, floor, scale, bits)
-    k = modelfile.qmax(bits)
+    k = qparams.qmax(bits)
     c = np.clip(np.round(np.ldexp(w, e) / scale), -k, k)
     return (c + k).astype(np.int64), e, np.ldexp(c * scale, -e)
 
@@ -110,7 +110,7 @@ def _symmetric(method, coef, X, y, bits, compensate):
     Xc = X - X.mean(axis=0)
     H = Xc.T @ Xc / len(X)
     floor = spread_exponents(X)
-    base = np.abs(np.ldexp(coef, floor)).max() / modelfile.qmax(bits)
+    base = np.abs(np.ldexp(coef, floor)).max() / qparams.qmax(bits)
     # float32: the scale is stored as one, so candidates are judged as they will be used
     scales = np.float32(max(base, np.finfo(np.float32).tiny) * SCALES).astype(np.float64)
     codes, exps, values = _round(coef, floor, scales[:, None], bits)
@@ -120,7 +120,7 @@ def _symmetric(method, coef, X, y, bits, compensate):
         scales = np.concatenate([scales, scales])
     D = values - coef
     best = int(np.argmin(np.einsum("si,ij,sj->s", D, H, D)))
-    return modelfile.Quantized(method, bits, codes[best], np.float32(scales[best]), modelfile.qmax(bits),
+    return qparams.Quantized(method, bits, codes[best], np.float32(scales[best]), qparams.qmax(bits),
                        refit_intercept(values[best], X, y), exps[best].astype(np.int8))
 
 
@@ -153,7 +153,7 @@ def quantize(method, coef, intercept, X, y, bits):
 
 def train_objective(q, coef, intercept, X):
     """Mean squared change of the training predictions from the float model's."""
-    coef_hat, intercept_hat = modelfile.dequantize(q)
+    coef_hat, intercept_hat = qparams.dequantize(q)
     return float(np.mean((X @ (coef_hat - coef) + (intercept_hat - intercept)) ** 2))
 
 
@@ -186,7 +186,7 @@ def _parser():
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        modelfile.check_bits(args.bits)
+        qparams.check_bits(args.bits)
     except ValueError as e:
         raise UserError(f"--bits {e}") from None
     if args.method != AUTO and args.method not in METHODS:

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import integer
 from . import model as m
-from . import modelfile
+from . import qparams
 from . import quantize as qz
 from . import store
 from .cli import Parser, UserError, atomic_write, command, display, write_out
@@ -75,7 +75,7 @@ def sweep(float_model, arrays, reference):
         results = qz.quantize_all(coef, intercept, X, y, bits)
         picked = qz.choose(results, coef, intercept, X).method
         for method, q in results.items():
-            weights, bias = modelfile.dequantize(q)
+            weights, bias = qparams.dequantize(q)
             pred = m.linear(weights, bias, Xt)
             test = scores(yt, pred, reference)
             row = {"method": method, "bits": bits, "auto": method == picked,

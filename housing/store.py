@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import integer, modelfile
+from . import integer, qparams
 from .model import RANGES, Lineage, Model, Ranges
 from .cli import UserError, atomic_write, display, how_to_build
 from .config import FORMAT_VERSION
@@ -298,12 +298,12 @@ def save_float(path, coef, intercept, lineage):
 
 
 def save_quantized(path, q, lineage, auto=False):
-    """A quantized model: ``params`` is the uint8 bytes of ``modelfile.to_bytes``, with
+    """A quantized model: ``params`` is the uint8 bytes of ``qparams.to_bytes``, with
     the integer kernel's input shifts, chosen from the training ranges; ``auto``: the
     method was picked by auto."""
     shifts = integer.input_shifts(lineage.ranges.min, lineage.ranges.max)
     meta = dict(lineage.stored(), format=FORMAT, version=FORMAT_VERSION, kind="quantized")
-    params = modelfile.to_bytes(q, shifts, auto)
+    params = qparams.to_bytes(q, shifts, auto)
     save_npz(path, meta, {"params": np.frombuffer(params, np.uint8)})
 
 
@@ -330,9 +330,9 @@ def load_model(path, kind=None):
         if params.dtype != np.uint8 or params.ndim != 1:
             raise UserError(f"{where}: 'params' should be uint8 bytes, got {params.dtype} of "
                             f"shape {params.shape}")
-        stored = modelfile.from_bytes(params.tobytes(), n, where)
+        stored = qparams.from_bytes(params.tobytes(), n, where)
         quantization = stored.quantization
-        coef, intercept = modelfile.dequantize(stored.quantized)
+        coef, intercept = qparams.dequantize(stored.quantized)
         payload = stored.quantized.payload_bytes
     if not (np.isfinite(coef).all() and np.isfinite(intercept)):
         raise UserError(f"{where}: parameters are not all finite")

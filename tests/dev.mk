@@ -108,7 +108,7 @@ SURVIVORS := tests/mutation-survivors.txt
 # what the tests read besides the package and tests/, which mutmut copies itself
 MUTATION_ALSO := Makefile deploy docs README.md Dockerfile requirements.txt
 # the modules held to 90 % killed, whose every survivor must be explained in $(SURVIVORS)
-NUMERIC := model modelfile quantize train data store predict
+NUMERIC := model qparams quantize train data store predict
 space := $(subst ,, )
 
 mutation: ## mutation testing (slow): mutmut over housing/, the share killed per module

@@ -16,7 +16,7 @@ import numpy as np
 from housing import store
 from housing.serving.app import App
 from housing.serving.log import AccessLog
-from housing.serving.models import Served
+from housing.serving.served import Served
 from housing.config import FEATURES, ROOT
 from repo import plain_env
 

@@ -117,7 +117,7 @@ def test_info_without_metrics_beside_it(capsys, built):
 @pytest.mark.parametrize("stage, argv", [("serve", ["--workers", "0"]),
                                          ("serve", ["--max-body", "x"])])
 def test_counts_must_be_whole_and_positive(capsys, stage, argv):
-    assert importlib.import_module(f"housing.{stage}").main(argv) == 2
+    assert entry.main([stage] + argv) == 2
     flag, value = argv[-2], argv[-1]
     assert capsys.readouterr().err == (f"housing {stage}: error: argument {flag}: expected a "
                                        f"whole number of at least 1, got '{value}' (see --help)\n")
@@ -167,7 +167,7 @@ OPTIONS = {
 
 @pytest.mark.parametrize("stage", OPTIONS)
 def test_each_stage_s_options_defaults_and_help(stage):
-    parser = importlib.import_module(f"housing.{stage}")._parser()
+    parser = importlib.import_module(entry.MODULES.get(stage, f"housing.{stage}"))._parser()
     description, options = OPTIONS[stage]
     assert parser.prog == f"housing {stage}" and parser.description == description
     assert [(a.option_strings, a.default, a.help) for a in parser._actions

@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from housing import serve
+from housing.serving import server as serve
 from housing.config import ROOT
-from housing.serving.models import Served
+from housing.serving.served import Served
 from housing.serving.routes import table
 
 from repo import free_port
@@ -189,6 +189,6 @@ def test_a_live_server_answers_every_probe_path(rendered, built):
 
 
 def test_the_grace_period_covers_gunicorns(rendered):
-    from housing.serve import GRACE
+    from housing.serving.server import GRACE
     spec = by_kind(rendered, "Deployment")[0]["spec"]["template"]["spec"]
     assert spec["terminationGracePeriodSeconds"] > GRACE

@@ -17,7 +17,7 @@ from housing.model import predict
 from housing.serving.app import INLINE, App
 from housing.serving.log import AccessLog
 from housing.serving.metrics import Metrics, folder
-from housing.serving.models import Served
+from housing.serving.served import Served
 from helpers import ROWS, formula, run_predict
 from serving import asgi, in_process_app
 from tools import smoke_client

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from housing import integer
 from housing import model as m
-from housing import modelfile
+from housing import qparams
 from housing import quantize as qz
 from housing import store
 from housing.config import SWEEP_BITS
@@ -24,7 +24,7 @@ def test_kernel_constants_and_answer_by_hand():
     # 4 + 63 - 3 (guard for 2 terms) - 31 - 2 (bits of |c| <= 3) = 31, below the 46 that
     # would put R in [2**-32, 2**-31): F = 31, R = 2**-2 * 2**(16 - 31) = 2**-17, so
     # N = 48 and M = 2**31; I = 1 / (1/4) * 2**31 = 2**33.
-    q = modelfile.Quantized("standardized", 4, np.array([10, 5]), np.float32(0.25), 7,
+    q = qparams.Quantized("standardized", 4, np.array([10, 5]), np.float32(0.25), 7,
                     np.float32(1.0), np.array([0, 1], np.int8))
     k = integer.kernel(q, [4, 4])
     assert k == integer.Kernel(codes=(3, -2), input_shifts=(4, 4), shifts=(27, 26),
@@ -111,7 +111,7 @@ def test_every_method_and_width_agrees_with_the_float_path_on_data(problem):
             fixed, fits = integer.to_fixed(k, X)
             assert fits.all()
             got = integer.predict(k, fixed) / 2 ** integer.OUT
-            want = m.linear(*modelfile.dequantize(q), X)
+            want = m.linear(*qparams.dequantize(q), X)
             # input rounding (half a step of each feature times its coefficient) and output
             assert np.abs(got - want).max() < 2e-5, (name, bits)
 

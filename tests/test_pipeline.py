@@ -106,7 +106,7 @@ def test_a_second_run_does_nothing_and_a_parameter_reruns_what_reads_it(sandbox)
 
 @pytest.mark.parametrize("module, stages", [
     ("housing/integer.py", STAGES),  # store imports it, and every stage imports store
-    ("housing/modelfile.py", STAGES),
+    ("housing/qparams.py", STAGES),
     ("housing/report.py", ["housing report"]),
 ])
 def test_a_changed_module_reruns_the_stages_that_import_it(sandbox, module, stages):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from housing import model as m
-from housing import modelfile
+from housing import qparams
 from housing import quantize as qz
 from housing import store
 from housing.config import SWEEP_BITS
@@ -27,7 +27,7 @@ def r2(y, pred):
 
 def out_of_range(q, coef):
     """Coefficients a symmetric grid clamps: |w| beyond its largest level."""
-    return np.abs(coef) > modelfile.qmax(q.bits) * modelfile.steps(q) * (1 + 1e-12)
+    return np.abs(coef) > qparams.qmax(q.bits) * qparams.steps(q) * (1 + 1e-12)
 
 
 ROUNDING = [name for name in METHODS if name != "error-compensating"]
@@ -40,12 +40,12 @@ def test_rounding_methods_stay_within_half_a_step_and_keep_zero_exact(problem, m
     coef = coef.copy()
     coef[2] = 0.0  # zero must come back exactly
     q = qz.quantize(method, coef, intercept, X, y, bits)
-    w_hat, _ = modelfile.dequantize(q)
+    w_hat, _ = qparams.dequantize(q)
     assert w_hat[2] == 0.0 and q.codes[2] == q.zero_point  # zero in, zero out
     inside = ~out_of_range(q, coef) if q.symmetric else np.ones(8, bool)
-    assert (np.abs(w_hat - coef)[inside] <= modelfile.steps(q)[inside] / 2 * (1 + 1e-9)).all()
+    assert (np.abs(w_hat - coef)[inside] <= qparams.steps(q)[inside] / 2 * (1 + 1e-9)).all()
     # a clamped coefficient sits on the grid's last level, on its own side
-    k = modelfile.qmax(bits)
+    k = qparams.qmax(bits)
     assert (np.abs(q.codes[~inside] - q.zero_point) == k).all()
     assert (0 <= q.codes).all() and (q.codes < 2 ** bits).all()
 
@@ -59,9 +59,9 @@ def test_error_compensation_keeps_codes_on_the_grid_and_zero_exact(problem, bits
     # a coefficient whose code is the zero point dequantizes to exactly 0.0, by hand
     codes = np.where(np.arange(8) % 2 == 0, q.zero_point, q.codes)
     by_hand = (codes - q.zero_point) * float(q.scale) / 2.0 ** q.exponents.astype(float)
-    same = modelfile.Quantized(q.method, bits, codes, q.scale, q.zero_point, q.intercept, q.exponents)
-    np.testing.assert_array_equal(modelfile.dequantize(same)[0], by_hand)
-    assert (modelfile.dequantize(same)[0][::2] == 0.0).all()
+    same = qparams.Quantized(q.method, bits, codes, q.scale, q.zero_point, q.intercept, q.exponents)
+    np.testing.assert_array_equal(qparams.dequantize(same)[0], by_hand)
+    assert (qparams.dequantize(same)[0][::2] == 0.0).all()
 
 
 def test_error_compensation_known_answer():
@@ -82,7 +82,7 @@ def test_error_compensation_known_answer():
 def test_minmax_bound_is_half_a_step_everywhere(bits):
     w = np.random.default_rng(bits).normal(size=20)
     q = qz.minmax(w, 1.0, None, None, bits)
-    assert np.abs(modelfile.dequantize(q)[0] - w).max() <= float(q.scale) / 2 * (1 + 1e-6)
+    assert np.abs(qparams.dequantize(q)[0] - w).max() <= float(q.scale) / 2 * (1 + 1e-6)
 
 
 def test_minmax_known_answer():
@@ -90,8 +90,8 @@ def test_minmax_known_answer():
     q = qz.minmax(np.array([-1.0, 0.0, 0.4, 0.6, 2.0]), 5.0, None, None, 2)
     assert q.scale == np.float32(1.0) and q.zero_point == 1
     np.testing.assert_array_equal(q.codes, [0, 1, 1, 2, 3])
-    np.testing.assert_array_equal(modelfile.dequantize(q)[0], [-1.0, 0.0, 0.0, 1.0, 2.0])
-    assert modelfile.dequantize(q)[1] == 5.0
+    np.testing.assert_array_equal(qparams.dequantize(q)[0], [-1.0, 0.0, 0.0, 1.0, 2.0])
+    assert qparams.dequantize(q)[1] == 5.0
 
 
 def test_symmetric_grid_known_answer():
@@ -105,7 +105,7 @@ def test_symmetric_grid_known_answer():
     # 3 * 0.3 / 2**4 >= 0.05: exponent 4; 0.05 * 16 / 0.3 = 2.67 -> 3 steps of 0.3 / 16
     assert e[0] == 4 and values[0] == pytest.approx(3 * 0.3 / 16)
     q = qz.standardized(w, 0.0, X, X[:, 0] * 0.9, 3)
-    assert modelfile.dequantize(q)[0][0] == pytest.approx(0.9, rel=1e-6)
+    assert qparams.dequantize(q)[0][0] == pytest.approx(0.9, rel=1e-6)
 
 
 @pytest.mark.parametrize("bits", SWEEP_BITS)
@@ -134,7 +134,7 @@ def test_error_compensation_absorbs_a_correlated_error():
 def test_bias_correction_is_a_least_squares_refit_of_the_intercept(problem, bits):
     coef, intercept, X, y = problem
     q = qz.bias_corrected(coef, intercept, X, y, bits)
-    w_hat, b_hat = modelfile.dequantize(q)
+    w_hat, b_hat = qparams.dequantize(q)
     (reference,), *_ = np.linalg.lstsq(np.ones((len(X), 1)), y - X @ w_hat, rcond=None)
     assert b_hat == pytest.approx(reference, abs=1e-5)  # stored as float32
     np.testing.assert_array_equal(q.codes, qz.minmax(coef, intercept, X, y, bits).codes)
@@ -143,7 +143,7 @@ def test_bias_correction_is_a_least_squares_refit_of_the_intercept(problem, bits
 def test_training_objective_is_the_increase_in_training_mse(problem):
     coef, intercept, X, y = problem
     q = qz.standardized(coef, intercept, X, y, 3)
-    w_hat, b_hat = modelfile.dequantize(q)
+    w_hat, b_hat = qparams.dequantize(q)
     increase = np.mean((X @ w_hat + b_hat - y) ** 2) - np.mean((X @ coef + intercept - y) ** 2)
     assert qz.train_objective(q, coef, intercept, X) == pytest.approx(increase, rel=1e-6)
 
@@ -153,14 +153,14 @@ def test_auto_keeps_the_model(problem, bits, floor):
     # the R² drop promised in the README, on housing-shaped synthetic data
     coef, intercept, X, y = problem
     q = qz.quantize(qz.AUTO, coef, intercept, X, y, bits)
-    w_hat, b_hat = modelfile.dequantize(q)
+    w_hat, b_hat = qparams.dequantize(q)
     assert r2(y, X @ coef + intercept) - r2(y, X @ w_hat + b_hat) < floor
 
 
 def test_minmax_without_bias_correction_collapses_like_published_versions(problem):
     # why the other methods exist: the intercept fixed, 3-bit codes, features near -120
     coef, intercept, X, y = problem
-    w_hat, b_hat = modelfile.dequantize(qz.minmax(coef, intercept, X, y, 3))
+    w_hat, b_hat = qparams.dequantize(qz.minmax(coef, intercept, X, y, 3))
     assert r2(y, X @ w_hat + b_hat) < 0
 
 
@@ -169,24 +169,24 @@ def test_minmax_without_bias_correction_collapses_like_published_versions(proble
 def test_payload_round_trips_through_bytes(problem, method, bits):
     coef, intercept, X, y = problem
     q = qz.quantize(method, coef, intercept, X, y, bits)
-    payload = modelfile.encode(q)
-    assert len(payload) == sum(size for _, size in modelfile.layout((method in ("standardized", "error-compensating")), bits, 8))
-    back = modelfile.decode(payload, method, (method in ("standardized", "error-compensating")), bits, 8)
-    np.testing.assert_array_equal(modelfile.dequantize(back)[0], modelfile.dequantize(q)[0])
-    assert modelfile.dequantize(back)[1] == modelfile.dequantize(q)[1]
+    payload = qparams.encode(q)
+    assert len(payload) == sum(size for _, size in qparams.layout((method in ("standardized", "error-compensating")), bits, 8))
+    back = qparams.decode(payload, method, (method in ("standardized", "error-compensating")), bits, 8)
+    np.testing.assert_array_equal(qparams.dequantize(back)[0], qparams.dequantize(q)[0])
+    assert qparams.dequantize(back)[1] == qparams.dequantize(q)[1]
 
 
 def test_payload_sizes_at_the_targets():
-    assert [modelfile.payload_bytes(True, b, 8) for b in (8, 4, 3, 2)] \
+    assert [qparams.payload_bytes(True, b, 8) for b in (8, 4, 3, 2)] \
         == [24, 20, 19, 18]
 
 
 @pytest.mark.parametrize("bits", range(1, 17))
 def test_bit_packing_round_trip(bits):
     codes = np.random.default_rng(bits).integers(0, 2 ** bits, size=13)
-    packed = modelfile.pack_bits(codes, bits)
+    packed = qparams.pack_bits(codes, bits)
     assert len(packed) == -(-13 * bits // 8)
-    np.testing.assert_array_equal(modelfile.unpack_bits(packed, bits, 13), codes)
+    np.testing.assert_array_equal(qparams.unpack_bits(packed, bits, 13), codes)
 
 
 def test_auto_is_chosen_without_the_test_split(tmp_path, built):
@@ -228,7 +228,7 @@ def test_minmax_known_answers_at_three_bits():
     q = qz.minmax(np.array([-1.0, 0.0, 0.3, 2.5]), 4.0, None, None, 3)
     assert (q.method, float(q.scale), q.zero_point) == ("minmax", 0.5, 2)
     assert q.codes.tolist() == [0, 2, 3, 7] and q.codes.dtype == np.int64
-    np.testing.assert_array_equal(modelfile.dequantize(q)[0], [-1.0, 0.0, 0.5, 2.5])
+    np.testing.assert_array_equal(qparams.dequantize(q)[0], [-1.0, 0.0, 0.5, 2.5])
     # all positive: the range still starts at 0, so zero is code 0; 1.0 / 7 per step
     q = qz.minmax(np.array([0.3, 1.0]), 0.0, None, None, 3)
     assert q.zero_point == 0 and q.codes.tolist() == [2, 7]  # 0.3 * 7 = 2.1
@@ -238,7 +238,7 @@ def test_minmax_known_answers_at_three_bits():
     assert q.zero_point == 7 and q.codes.tolist() == [0, 5]  # -2.1 + 7
     # all zero: no range at all; a unit scale, and zero stays exact
     q = qz.minmax(np.zeros(3), 0.0, None, None, 3)
-    assert float(q.scale) == 1.0 and modelfile.dequantize(q)[0].tolist() == [0.0, 0.0, 0.0]
+    assert float(q.scale) == 1.0 and qparams.dequantize(q)[0].tolist() == [0.0, 0.0, 0.0]
 
 
 def test_bias_corrected_keeps_its_name():
@@ -320,31 +320,31 @@ def test_error_compensation_does_better_than_rounding_where_it_can(problem, bits
 def test_payload_bytes_by_hand():
     # little-endian bit order, each code's lowest bit first: 1 -> 1,0; 2 -> 0,1; 3 -> 1,1,
     # so the byte is 0b111001 = 57
-    assert modelfile.pack_bits([1, 2, 3], 2) == bytes([57])
+    assert qparams.pack_bits([1, 2, 3], 2) == bytes([57])
     # scale 0.5 and intercept 1.0 as little-endian float32, exponents 1 and -1 as int8,
     # then the 3-bit codes 6 (0,1,1) and 0 (0,0,0): 0b000110 = 6
-    q = modelfile.Quantized("standardized", 3, np.array([6, 0]), np.float32(0.5), 3, np.float32(1.0),
+    q = qparams.Quantized("standardized", 3, np.array([6, 0]), np.float32(0.5), 3, np.float32(1.0),
                     np.array([1, -1], np.int8))
-    payload = modelfile.encode(q)
+    payload = qparams.encode(q)
     assert payload == bytes.fromhex("0000003f" "0000803f" "01ff" "06")
-    back = modelfile.decode(payload, "standardized", True, 3, 2)
+    back = qparams.decode(payload, "standardized", True, 3, 2)
     assert back.method == "standardized" and back.codes.dtype == np.int64
     assert back.codes.tolist() == [6, 0] and back.exponents.tolist() == [1, -1]
     # (6 - 3) * 0.5 * 2**-1 and (0 - 3) * 0.5 * 2**1
-    coef, intercept = modelfile.dequantize(back)
+    coef, intercept = qparams.dequantize(back)
     assert coef.tolist() == [0.75, -3.0] and intercept == 1.0
-    mm = modelfile.decode(modelfile.encode(qz.minmax(np.array([-1.0, 0.0, 0.3, 2.5]), 4.0, None, None, 3)),
+    mm = qparams.decode(qparams.encode(qz.minmax(np.array([-1.0, 0.0, 0.3, 2.5]), 4.0, None, None, 3)),
                   "minmax", False, 3, 4)
     assert mm.method == "minmax" and mm.zero_point == 2 and mm.codes.tolist() == [0, 2, 3, 7]
 
 
 def test_a_payload_of_the_wrong_size_and_a_code_too_wide():
     with pytest.raises(ValueError) as e:
-        modelfile.decode(b"\0" * 23, "error-compensating", True, 8, 8)
+        qparams.decode(b"\0" * 23, "error-compensating", True, 8, 8)
     assert str(e.value) == ("expected 24 payload bytes for 8 coefficients at 8 bits "
                             "(error-compensating), got 23")
     with pytest.raises(AssertionError):
-        modelfile.pack_bits([4], 2)  # 2 bits hold 0 to 3
+        qparams.pack_bits([4], 2)  # 2 bits hold 0 to 3
 
 
 def test_prediction_overflow_is_inf_without_a_warning():

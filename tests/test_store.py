@@ -483,13 +483,13 @@ def test_a_quantized_file_keeps_auto_and_the_input_shifts_of_its_ranges(tmp_path
 
 
 def test_a_header_may_hold_shifts_at_both_ends_and_no_more_than_itself():
-    from housing import modelfile
-    shifts = [-modelfile.MAX_SHIFT, modelfile.MAX_SHIFT, 0]
+    from housing import qparams
+    shifts = [-qparams.MAX_SHIFT, qparams.MAX_SHIFT, 0]
     params = bytes([8, 0, 0]) + np.array(shifts, np.int8).tobytes()
     assert len(params) == 3 + 3
-    assert modelfile.read_header(params, 3, "m").input_shifts == tuple(shifts)
+    assert qparams.read_header(params, 3, "m").input_shifts == tuple(shifts)
     with pytest.raises(UserError) as e:
-        modelfile.read_header(params[:-1], 3, "m")
+        qparams.read_header(params[:-1], 3, "m")
     assert str(e.value) == "m: 'params' holds 5 bytes; expected a header of 6 and the parameters"
 
 

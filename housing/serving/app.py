@@ -28,7 +28,7 @@ INLINE = 1 << 20  # bytes of body a handler takes on the event loop; larger, in 
 
 
 class App:
-    """Routes requests to the handlers over ``served`` (a serving.models.Served).
+    """Routes requests to the handlers over ``served`` (a serving.served.Served).
 
     max_body : bytes a request body may hold, compressed or not
     body_timeout : seconds it may take to arrive

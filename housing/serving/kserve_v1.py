@@ -25,7 +25,7 @@ def error_body(message, status):
 
 
 class KServeV1:
-    """The protocol's handlers over a serving.models.Served."""
+    """The protocol's handlers over a serving.served.Served."""
 
     def __init__(self, served):
         self.served = served

@@ -8,7 +8,8 @@ matches a pattern whole, and its named groups are ``request.params``.
 import re
 from typing import Callable, NamedTuple
 
-from . import kserve_v1, mlflow, oip, ops, triton
+from . import kserve_v1, oip, ops, scoring
+from .oip import triton
 
 MODEL = r"/v2/models/(?P<name>[^/]+)(?:/versions/(?P<version>[^/]+))?"
 V1_MODEL = r"/v1/models/(?P<name>[^/:]+)"
@@ -25,16 +26,16 @@ class Route(NamedTuple):
 
 
 def table(served, metrics):
-    """The routes over a serving.models.Served, tried in order: the two that carry the
+    """The routes over a serving.served.Served, tried in order: the two that carry the
     load first."""
     inference = oip.OpenInference(served, oip.EXTENSIONS + triton.EXTENSIONS)
     extensions = triton.Triton(served, metrics)
-    scoring = mlflow.Scoring(served)
+    scorer = scoring.Scoring(served)
     v1 = kserve_v1.KServeV1(served)
     operations = ops.Operations(served, metrics)
     routes = [
         ("POST", MODEL + "/infer", "infer", oip, inference.infer, PREDICTS),
-        ("POST", "/invocations", "invocations", mlflow, scoring.invocations, PREDICTS),
+        ("POST", "/invocations", "invocations", scoring, scorer.invocations, PREDICTS),
         ("POST", V1_MODEL + ":predict", "predict", kserve_v1, v1.predict, PREDICTS),
         ("GET", "/v2/health/live", "health", oip, inference.live),
         ("GET", "/v2/health/ready", "health", oip, inference.ready),

@@ -39,7 +39,7 @@ from housing.serving.body import BodyReader
 from housing.serving.http import HTTPError
 from housing.serving.log import AccessLog
 from housing.serving.metrics import Metrics
-from housing.serving.models import Served
+from housing.serving.served import Served
 
 ROW = [8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23]
 CONCURRENT = 64

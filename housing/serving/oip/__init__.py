@@ -1,18 +1,18 @@
 """The Open Inference Protocol (KServe's "V2", Triton, Seldon MLServer), REST: its routes'
 handlers, the answers they encode and the error body, ``{"error": "..."}``.
 
-An infer request is read by ``oip_tensors``; the answer is one FP64 output of shape [n],
+An infer request is read by ``tensors``; the answer is one FP64 output of shape [n],
 as JSON ``data`` or, when the request asks for it, as binary bytes after the JSON header.
 """
 import re
 
-from .. import __version__
-from ..cli import UserError
-from ..config import TARGET
-from ..readers import jsondoc, values
-from ..readers.chunk import Chunk
-from . import oip_tensors
-from .http import Response, STRICT
+from ... import __version__
+from ...cli import UserError
+from ...config import TARGET
+from ...readers import jsondoc, values
+from ...readers.chunk import Chunk
+from . import tensors
+from ..http import Response, STRICT
 
 NAME = "oip"
 EXTENSIONS = ["binary_tensor_data"]
@@ -25,7 +25,7 @@ def error_body(message, status):
 
 
 class OpenInference:
-    """The protocol's handlers over a serving.models.Served."""
+    """The protocol's handlers over a serving.served.Served."""
 
     def __init__(self, served, extensions=EXTENSIONS):
         self.served = served
@@ -55,7 +55,7 @@ class OpenInference:
             params.update(method=model.method, bits=model.bits)
         return Response({"name": name, "versions": [self.served.versions[name]],
                          "platform": "housing-numpy",
-                         "inputs": [{"name": oip_tensors.INPUT, "datatype": "FP64",
+                         "inputs": [{"name": tensors.INPUT, "datatype": "FP64",
                                      "shape": [-1, len(model.features)]}],
                          "outputs": [{"name": TARGET, "datatype": "FP64", "shape": [-1]}],
                          "parameters": params})
@@ -64,8 +64,8 @@ class OpenInference:
         name, model = self.served.get(request)
         request.expect_kind("application/json", "application/octet-stream", "")
         header, blob = split_binary(request)
-        parsed = jsondoc.parse_json(header, oip_tensors.BODY)
-        inputs = oip_tensors.read_inputs(parsed, model.features, oip_tensors.Binary(blob))
+        parsed = jsondoc.parse_json(header, tensors.BODY)
+        inputs = tensors.read_inputs(parsed, model.features, tensors.Binary(blob))
         X = inputs.X
         prediction = self.served.predict(model, Chunk(X, range(1, len(X) + 1), row_named))
         request.outside = prediction.outside
@@ -123,5 +123,5 @@ def answer(name, request, y, parameters):
 
 def request_for(X):
     """An infer request for X of shape (n, n_features): one FP64 tensor, row-major."""
-    return {"inputs": [{"name": oip_tensors.INPUT, "shape": list(X.shape), "datatype": "FP64",
+    return {"inputs": [{"name": tensors.INPUT, "shape": list(X.shape), "datatype": "FP64",
                         "data": X.ravel().tolist()}]}

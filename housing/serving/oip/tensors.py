@@ -14,11 +14,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..cli import UserError
-from ..config import TARGET
-from ..readers import values
-from ..readers.columns import match_columns
-from ..readers.values import type_name
+from ...cli import UserError
+from ...config import TARGET
+from ...readers import values
+from ...readers.columns import match_columns
+from ...readers.values import type_name
 
 INPUT = "features"  # the one [n, n_features] input tensor; the output is TARGET
 DATATYPES = tuple(values.LIMITS)

@@ -9,12 +9,12 @@ Errors are the Open Inference Protocol's ``{"error": "..."}``.
 Statistics are read from the metrics every worker writes, so they are true whichever
 worker answers.
 """
-from ..cli import UserError
-from ..config import TARGET
-from ..readers import jsondoc
-from ..readers.values import type_name
-from .http import HTTPError, Response
-from .oip_tensors import INPUT, field
+from ...cli import UserError
+from ...config import TARGET
+from ...readers import jsondoc
+from ...readers.values import type_name
+from ..http import HTTPError, Response
+from .tensors import INPUT, field
 
 BODY = "request body"
 
@@ -27,7 +27,7 @@ def error_body(message, status):
 
 
 class Triton:
-    """The handlers over a serving.models.Served; ``metrics`` a serving.metrics.Metrics."""
+    """The handlers over a serving.served.Served; ``metrics`` a serving.metrics.Metrics."""
 
     def __init__(self, served, metrics):
         self.served = served

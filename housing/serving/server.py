@@ -16,13 +16,13 @@ import sys
 
 from gunicorn.app.base import BaseApplication
 
-from .cli import Parser, UserError, bounded, command, count
-from .config import FLOAT_MODEL, QUANTIZED_MODEL
-from .serving import memory
-from .serving.app import App
-from .serving.log import AccessLog
-from .serving.metrics import SHM, Metrics, folder
-from .serving.models import Served
+from ..cli import Parser, UserError, bounded, command, count
+from ..config import FLOAT_MODEL, QUANTIZED_MODEL
+from . import memory
+from .app import App
+from .log import AccessLog
+from .metrics import SHM, Metrics, folder
+from .served import Served
 
 
 # --- settings ---------------------------------------------------------------------

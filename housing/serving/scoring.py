@@ -18,7 +18,7 @@ from ..readers.chunk import merge
 from ..readers.columns import Columns, match_columns
 from ..readers.values import type_name
 from .http import HTTPError, Response
-from .oip_tensors import field
+from .oip.tensors import field
 
 NAME = "mlflow"
 KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
@@ -41,7 +41,7 @@ def error_body(message, status):
 
 
 class Scoring:
-    """The /invocations handler over a serving.models.Served: its default model."""
+    """The /invocations handler over a serving.served.Served: its default model."""
 
     def __init__(self, served):
         self.served = served
