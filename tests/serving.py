@@ -3,6 +3,7 @@ the references its answers are checked against."""
 import asyncio
 import http.client
 import json
+import re
 import signal
 import socket
 import subprocess
@@ -32,16 +33,17 @@ MAX_BODY = 1 << 20
 CLIENTS = ROOT / ".venv-clients" / "bin" / "python"
 
 
-def start(built, port, *extra, env=None):
-    """A server on ``port``, ready; its stdout and stderr go to files, never to a pipe
-    that could fill while nobody reads it and block the server's log writes."""
+def start(built, port, *extra, env=None, cwd=ROOT):
+    """A server on ``port``, ready, of the ``housing`` package in ``cwd``; its stdout and
+    stderr go to files, never to a pipe that could fill while nobody reads it and block
+    the server's log writes."""
     argv = [sys.executable, "-m", "housing", "serve", "--port", str(port), "--workers", "1",
             "--model", f"float={built['float']}",
             "--model", f"quantized={built['quantized']}", *extra]
     env = dict(plain_env(), **{"HOUSING_MAX_BODY": str(MAX_BODY), "HOUSING_BODY_TIMEOUT": "1",
                               **(env or {})})
     out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=err)
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=out, stderr=err)
     proc.out, proc.err = out, err
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
@@ -198,3 +200,13 @@ def asgi(app, method, path, body=b"", headers=()):
         sent.append(message)
     asyncio.run(app(scope, receive, send))
     return Answer(sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"])
+
+
+def metric(text, name, **labels):
+    """The value of one sample of Prometheus' text format, 0 when absent."""
+    for line in text.splitlines():
+        if line.startswith(name + ("{" if labels else " ")):
+            got = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+            if all(got.get(k) == v for k, v in labels.items()):
+                return float(line.split()[-1])
+    return 0.0

@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 
 from housing.config import FEATURES
+from housing.serving import openapi
+from housing.serving.routes import table
+from housing.serving.served import Served
 from repo import free_port
 from serving import (CLIENTS, HEAD, MAX_BODY, RECORDS, ROWS, TENSORS, binary_request, call,
                      cli, exchange, formula, infer_body, installed, raw, start, stop,
@@ -161,20 +164,11 @@ from jsonschema import Draft202012Validator
 doc, answers = json.loads(open(sys.argv[1]).read()), json.loads(open(sys.argv[2]).read())
 wrong = []
 for method, template, status, kind, body in answers:
-    responses = doc["paths"][template][method.lower()]["responses"]
-    if str(status) not in responses:
-        wrong.append(f"{method} {template}: status {status} is not described")
+    if kind != "application/json":
         continue
-    described = responses[str(status)]
-    if "$ref" in described:
-        described = doc["components"]["responses"][described["$ref"].split("/")[-1]]
-    if kind not in described["content"]:
-        wrong.append(f"{method} {template} {status}: content type {kind} is not described")
-        continue
-    if kind == "application/json":
-        schema = dict(described["content"][kind]["schema"], components=doc["components"])
-        for error in Draft202012Validator(schema).iter_errors(body):
-            wrong.append(f"{method} {template} {status}: {error.message}")
+    described = doc["paths"][template][method.lower()]["responses"][str(status)]
+    for error in Draft202012Validator(described["content"][kind]["schema"]).iter_errors(body):
+        wrong.append(f"{method} {template} {status}: {error.message}")
 print(json.dumps(wrong))
 """
 
@@ -294,8 +288,9 @@ def test_head_and_options(server):
     assert exchange(server, "OPTIONS", "/nowhere")[0] == 404
 
 
-@pytest.mark.skipif(not installed("jsonschema"), reason="jsonschema is not installed: make clients")
-def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_path):
+def exercised(server):
+    """(/openapi.json, and the (method, path template, status, media type, JSON body) of
+    answers to requests good and bad on every route it describes)."""
     status, doc, _ = call(server, "GET", "/openapi.json")
     assert status == 200 and call(server, "GET", "/v2/docs/dataplane.json")[1] == doc
     assert doc["openapi"] == "3.1.0" and doc["info"]["version"] == call(server, "GET", "/version")[1]["version"]
@@ -306,16 +301,18 @@ def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_
     for m in ("quantized", "forest"):
         for v in ("", f"/versions/{version}", "/versions/x"):
             base = f"/v2/models/{m}{v}"
-            template = "/v2/models/{model}" + ("/versions/{version}" if v else "")
+            template = "/v2/models/{name}" + ("/versions/{version}" if v else "")
             requests += [(template, "GET", base, None, {}),
                          (template + "/ready", "GET", base + "/ready", None, {}),
+                         (template + "/config", "GET", base + "/config", None, {}),
+                         (template + "/stats", "GET", base + "/stats", None, {}),
                          (template + "/infer", "POST", base + "/infer", infer_body(), {})]
     requests += [
-        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", {"inputs": []}, {}),
-        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", "{", {}),
-        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", "x",
+        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", {"inputs": []}, {}),
+        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", "{", {}),
+        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", "x",
          {"Content-Type": "text/plain"}),
-        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", *binary_request(
+        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", *binary_request(
             ROWS, "FP64", outputs=False)),
         ("/invocations", "POST", "/invocations", {"instances": ROWS.tolist()}, {}),
         ("/invocations", "POST", "/invocations", csv, {"Content-Type": "text/csv"}),
@@ -327,16 +324,16 @@ def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_
                                                         "Accept": "image/png"}),
         ("/invocations", "POST", "/invocations", {"rows": 1}, {}),
         ("/invocations", "POST", "/invocations", "x", {"Content-Type": "text/plain"}),
-        ("/v1/models/{model}", "GET", "/v1/models/float", None, {}),
-        ("/v1/models/{model}", "GET", "/v1/models/forest", None, {}),
-        ("/v1/models/{model}:predict", "POST", "/v1/models/float:predict",
+        ("/v1/models/{name}", "GET", "/v1/models/float", None, {}),
+        ("/v1/models/{name}", "GET", "/v1/models/forest", None, {}),
+        ("/v1/models/{name}:predict", "POST", "/v1/models/float:predict",
          {"instances": ROWS.tolist()}, {}),
-        ("/v1/models/{model}:predict", "POST", "/v1/models/float:predict", {"rows": 1}, {}),
-        ("/v1/models/{model}:predict", "POST", "/v1/models/forest:predict", {"instances": []}, {}),
-        ("/v2/models/{model}/config", "GET", "/v2/models/quantized/config", None, {}),
-        ("/v2/models/{model}/config", "GET", "/v2/models/forest/config", None, {}),
-        ("/v2/models/{model}/stats", "GET", "/v2/models/quantized/stats", None, {}),
-        ("/v2/models/{model}/stats", "GET", "/v2/models/forest/stats", None, {}),
+        ("/v1/models/{name}:predict", "POST", "/v1/models/float:predict", {"rows": 1}, {}),
+        ("/v1/models/{name}:predict", "POST", "/v1/models/forest:predict", {"instances": []}, {}),
+        ("/v2/models/{name}/config", "GET", "/v2/models/quantized/config", None, {}),
+        ("/v2/models/{name}/config", "GET", "/v2/models/forest/config", None, {}),
+        ("/v2/models/{name}/stats", "GET", "/v2/models/quantized/stats", None, {}),
+        ("/v2/models/{name}/stats", "GET", "/v2/models/forest/stats", None, {}),
         ("/v2/repository/index", "POST", "/v2/repository/index", {}, {}),
     ]
     answers = []
@@ -349,7 +346,32 @@ def test_every_route_answers_as_the_openapi_description_says(server, built, tmp_
         kind = h["Content-Type"].split(";")[0]
         answers.append((method, template, status, kind,
                         json.loads(data) if kind == "application/json" else None))
+    return doc, answers
+
+
+def test_every_route_is_described_and_answers_only_as_described(server, built):
+    doc, answers = exercised(server)
+    served = Served.load([f"{k}={built[k]}" for k in ("float", "quantized")], "quantized")
+    routes = {(path, route.method.lower()) for route in table(served, None)
+              for path in openapi.expand(route.template)}
+    described = {(path, method) for path, operations in doc["paths"].items()
+                 for method in operations}
+    assert described == routes
+    assert {(template, method.lower()) for method, template, *_ in answers} == described
+    wrong = []
+    for method, template, status, kind, _ in answers:
+        responses = doc["paths"][template][method.lower()]["responses"]
+        if str(status) not in responses:
+            wrong.append(f"{method} {template}: status {status} is not described")
+        elif kind not in responses[str(status)]["content"]:
+            wrong.append(f"{method} {template} {status}: content type {kind} is not described")
+    assert wrong == []
     assert {status for *_, status, _, _ in answers} >= {200, 400, 404, 406, 415}
+
+
+@pytest.mark.skipif(not installed("jsonschema"), reason="jsonschema is not installed: make clients")
+def test_every_answer_s_body_is_valid_against_its_schema(server, tmp_path):
+    doc, answers = exercised(server)
     (tmp_path / "doc.json").write_text(json.dumps(doc))
     (tmp_path / "answers.json").write_text(json.dumps(answers))
     run = subprocess.run([CLIENTS, "-c", "import json\n" + VALIDATE, tmp_path / "doc.json",

@@ -14,18 +14,8 @@ import pytest
 from housing import store
 from housing.config import ROOT
 from repo import free_port, plain_env, slow_clients
-from serving import ROWS, answered, call, exchange, infer_body, start, stop
+from serving import ROWS, answered, call, exchange, infer_body, metric, start, stop
 
-
-
-def metric(text, name, **labels):
-    """The value of one sample of Prometheus' text format, 0 when absent."""
-    for line in text.splitlines():
-        if line.startswith(name + ("{" if labels else " ")):
-            got = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
-            if all(got.get(k) == v for k, v in labels.items()):
-                return float(line.split()[-1])
-    return 0.0
 
 
 def listening(port):

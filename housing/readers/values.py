@@ -10,9 +10,13 @@ from ..cli import UserError
 # a number is ASCII decimal text as float() reads it: no underscores, no other digits
 DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 NOT_FINITE = re.compile(r"[+-]?(?:inf|infinity|nan)", re.IGNORECASE)
-# the largest value each protocol datatype holds; FP64's is float64's own
-LIMITS = {"FP64": 1.7976931348623157e308, "FP32": 3.4028234663852886e38,
-          "INT64": 2 ** 63, "INT32": 2 ** 31}
+# The datatypes a tensor's values may be sent as (the Open Inference Protocol's names),
+# each as its little-endian numpy type; a value must lie in that type's range, whose
+# bound is LIMITS: the largest float, or 2**(bits - 1) for an integer (whose top is one
+# below it).
+DATATYPES = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4"}
+LIMITS = {name: float(np.finfo(kind).max) if kind[1] == "f" else 2 ** (8 * int(kind[2]) - 1)
+          for name, kind in DATATYPES.items()}
 
 
 class Overflowing(float):

@@ -8,14 +8,13 @@ writes to the log and the metrics' files (tests/bench/micro.py measures the diff
 """
 import asyncio
 import gzip
-import re
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
 
 from ..cli import UserError
-from . import ops
+from . import ops, protocol
 from .body import BodyReader
 from .http import HTTPError, Request, Response, encoded
 from .log import RequestIds, escaped
@@ -82,10 +81,11 @@ class App:
         self.flush_at_turn_end()
         name = route.name if route else "none"
         if self.metrics:
-            protocol = route.protocol.NAME if route else ""
-            self.metrics.done(name, protocol, request.model, response.status, seconds,
-                              response.rows, request.outside, route and route.predicts)
-        if name == "health" and response.status < 400:
+            label = route.protocol.NAME if route else ""
+            model = request.params.get("name")
+            self.metrics.done(name, label, model if model in self.served.models else "", response.status, seconds,
+                              response.rows, response.outside, route and route.predicts)
+        if route and route.handler.description.probe and response.status < 400:
             return  # probes are logged only when they fail
         client = (scope.get("client") or ("-",))[0]
         self.log.request(client, request_id, request.method, request.path, response.status,
@@ -129,8 +129,9 @@ class App:
             if match:
                 if request.method == route.method or (route.method, request.method) == (
                         "GET", "HEAD"):
-                    request.params = {key: value and unquote(value)
-                                      for key, value in match.groupdict().items()}
+                    request.params = dict(route.defaults)
+                    request.params.update((key, value and unquote(value))
+                                          for key, value in match.groupdict().items())
                     return route
                 allowed += [route.method, "HEAD"] if route.method == "GET" else [route.method]
         if not allowed:
@@ -145,8 +146,7 @@ class App:
     def paths_like(self, path):
         """The routes under the first segment of ``path`` ("/v2/..."), or every family."""
         prefix = "/" + path.split("/")[1] + "/" if path.count("/") > 1 else None
-        under = sorted({template(r.pattern) for r in self.routes
-                        if prefix and r.pattern.pattern.startswith(prefix)})
+        under = sorted({r.template for r in self.routes if prefix and r.template.startswith(prefix)})
         return ", ".join(under or families(self.routes))
 
     def flush_at_turn_end(self):
@@ -163,30 +163,26 @@ class App:
             self.metrics.flush()
 
 
-def template(pattern):
-    """A route's path as people write it: /v2/models/{name}[/versions/{version}]/infer."""
-    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern.pattern)
-    return re.sub(r"\(\?:([^)]*)\)\?", r"[\1]", text)
-
-
 def families(routes):
     """The routes' paths cut after their first segment, in the table's order, as people
     list them: /v2/..., /invocations, /ping."""
-    paths = [template(route.pattern) for route in routes]
+    paths = [route.template for route in routes]
     heads = dict.fromkeys("/" + path.split("/")[1] for path in paths)
     return [head + "/..." if any(p.startswith(head + "/") for p in paths) else head
             for head in heads]
 
 
 def refusal(route, status, error, headers=()):
-    """The Response of a refused request, in the body its route's protocol uses."""
-    protocol = route.protocol if route else ops
-    return Response(protocol.error_body(str(error), status), status=status,
-                    headers=list(headers))
+    """The Response of a refused request, in the body its route's protocol uses (its own
+    ``error_body``, or ``protocol``'s)."""
+    error_body = getattr(route.protocol, "error_body", protocol.error_body) if route else (
+        protocol.error_body)
+    return Response(error_body(str(error), status), status=status, headers=list(headers))
 
 
 def options_route(allow):
     """A route that answers OPTIONS with the methods its path allows."""
+    @protocol.described("The methods the path allows", {})
     def answer(request):
         return Response(data=b"", kind="text/plain", headers=allow)
-    return Route("OPTIONS", None, "none", ops, answer)
+    return Route("OPTIONS", "*", None, "none", ops, answer)

@@ -21,11 +21,8 @@ REFUSED = re.compile(r"\s*[qQ]\s*=\s*0(?:\.0{0,3})?\s*")  # a weight of zero: q=
 
 
 class Request:
-    """What a handler sees: the path's named groups, the headers and the decompressed body.
-
-    A handler that predicts records the model it used and how many rows lay outside its
-    training range, for the metrics.
-    """
+    """What a handler reads, and leaves as it is: the path's parameters, the headers and
+    the decompressed body."""
 
     def __init__(self, scope):
         self.method = scope["method"]
@@ -40,8 +37,6 @@ class Request:
         self.params = {}
         self.body = b""
         self.held = 0  # bytes of body data counted against the worker's bound
-        self.model = ""
-        self.outside = 0
         self.kind = self.header(b"content-type").split(";")[0].strip().lower()
 
     def header(self, name):
@@ -66,7 +61,9 @@ class Request:
 class Response:
     """A handler's answer: a JSON value, or ``data`` bytes of media type ``kind``.
 
-    rows : how many rows were predicted, for the access log and the metrics
+    What the access log and the metrics read of it:
+    rows : how many rows were predicted
+    outside : how many of them had a feature outside the model's training range
     """
     json: object = None
     data: bytes = None
@@ -74,6 +71,7 @@ class Response:
     headers: list = field(default_factory=list)
     status: int = 200
     rows: int = 0
+    outside: int = 0
 
 
 STRICT = json.JSONEncoder(allow_nan=False)  # strict JSON in every answer, built once

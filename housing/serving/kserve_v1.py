@@ -1,6 +1,6 @@
 """KServe's V1 protocol (TensorFlow Serving's REST shape), which many KServe users and
-tools still send: its handlers, the rows they read, the answers and the error body,
-``{"error": "..."}``.
+tools still send: its handlers, the rows they read, the answers. Errors are
+``protocol``'s ``{"error": "..."}``.
 
     GET  /                          {"status": "alive"}
     GET  /v1/models                 {"models": [names]}
@@ -15,13 +15,12 @@ from ..readers import jsondoc
 from ..readers.columns import Columns, match_columns
 from ..readers.values import type_name
 from .http import Response
+from .protocol import BODY, NUMBERS, STRING, described, json_content, json_object
 
 NAME = "kserve-v1"
-BODY = "request body"
-
-
-def error_body(message, status):
-    return {"error": message}
+PREDICTIONS = json_object({"predictions": NUMBERS}, ["predictions"])
+INSTANCES = json_object({"instances": {"type": "array", "minItems": 1, "items": {"oneOf": [
+    NUMBERS, {"type": "object", "additionalProperties": {"type": "number"}}]}}}, ["instances"])
 
 
 class KServeV1:
@@ -30,26 +29,34 @@ class KServeV1:
     def __init__(self, served):
         self.served = served
 
+    @described("KServe V1 liveness", json_content(json_object({"status": {"const": "alive"}},
+                                                              ["status"])), probe=True)
     def live(self, request):
         return Response({"status": "alive"})
 
+    @described("KServe V1: the models served", json_content(json_object({
+        "models": {"type": "array", "items": STRING}}, ["models"])))
     def models(self, request):
         return Response({"models": list(self.served.models)})
 
+    @described("KServe V1 model readiness", json_content(json_object({
+        "name": STRING, "ready": {"type": "boolean"}}, ["name", "ready"])), refusals=(404,))
     def model_ready(self, request):
         name, _ = self.served.get(request)
         return Response({"name": name, "ready": True})
 
+    @described("KServe V1 predict: instances as lists of the features' values in the model's "
+               "order, or records by name", json_content(PREDICTIONS),
+               body=json_content(INSTANCES), refusals=(400, 404, 415))
     def predict(self, request):
-        name, model = self.served.get(request)
+        _, model = self.served.get(request)
         request.expect_kind("application/json", "")
         chunk = rows_of(jsondoc.parse_json(request.body, BODY), model.features)
         if chunk.bad:
             raise UserError(chunk.bad[0].message)
         prediction = self.served.predict(model, chunk)
-        request.outside = prediction.outside
         y = prediction.y.tolist()
-        return Response({"predictions": y}, rows=len(y))
+        return Response({"predictions": y}, rows=len(y), outside=prediction.outside)
 
 
 def rows_of(doc, features):

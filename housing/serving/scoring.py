@@ -18,11 +18,10 @@ from ..readers.chunk import merge
 from ..readers.columns import Columns, match_columns
 from ..readers.values import type_name
 from .http import HTTPError, Response
-from .oip.tensors import field
+from .protocol import BODY, NUMBERS, STRING, described, field, json_content, json_object
 
 NAME = "mlflow"
 KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
-BODY = "request body"
 # Accept -> the media type answered
 ANSWER_KINDS = {"application/json": "application/json", "text/csv": "text/csv",
                 "application/jsonlines": "application/jsonlines", "*/*": "application/json",
@@ -40,6 +39,17 @@ def error_body(message, status):
     return {"error_code": ERROR_CODES.get(status, "BAD_REQUEST"), "message": message}
 
 
+ERROR_SCHEMA = json_object({"error_code": STRING, "message": STRING}, ["error_code", "message"])
+REQUEST = dict(json_object({
+    "dataframe_split": json_object({"columns": {"type": "array", "items": STRING},
+                                    "data": {"type": "array"}}, ["columns", "data"]),
+    "dataframe_records": {"type": "array", "items": {"type": "object"}},
+    "instances": {"type": "array"},
+    "inputs": {"type": ["array", "object"]},
+    "params": {"type": "object"}}), minProperties=1)
+TEXT = {"schema": STRING}
+
+
 class Scoring:
     """The /invocations handler over a serving.served.Served: its default model."""
 
@@ -47,16 +57,23 @@ class Scoring:
         self.served = served
         self.said_params = False
 
+    @described("Predict rows (MLflow's scoring protocol; SageMaker's CSV)",
+               dict(json_content(json_object({"predictions": NUMBERS}, ["predictions"])),
+                    **{"text/csv": TEXT, "application/jsonlines": TEXT}),
+               body=dict(json_content(REQUEST), **{"text/csv": TEXT}),
+               refusals=(400, 406, 415),
+               headers=({"name": "Accept", "in": "header", "required": False,
+                         "schema": STRING},),
+               answer_headers={"X-Rows-Outside-Training-Range": {
+                   "schema": {"type": "string", "pattern": "^[0-9]+$"}}})
     def invocations(self, request):
         request.expect_kind("application/json", "text/csv")
         kind = answer_kind(request)
-        request.model = self.served.default
-        model = self.served.models[self.served.default]
+        _, model = self.served.get(request)
         chunk = self.read(request, model.features)
         if chunk.bad:
             raise UserError(chunk.bad[0].message)
         prediction = self.served.predict(model, chunk)
-        request.outside = prediction.outside
         y = prediction.y.tolist()
         if kind == "text/csv":
             data = "".join(f"{v!r}\n" for v in y)
@@ -66,7 +83,8 @@ class Scoring:
             data = json.dumps({"predictions": y})
         outside = str(prediction.outside).encode()
         return Response(data=data.encode(), kind=kind, rows=len(y),
-                        headers=[(b"x-rows-outside-training-range", outside)])
+                        headers=[(b"x-rows-outside-training-range", outside)],
+                        outside=prediction.outside)
 
     def read(self, request, features):
         """A Chunk of the body's rows, JSON or CSV."""

@@ -16,34 +16,35 @@ class Prediction(NamedTuple):
 
 
 class Served:
-    """Models by name, each with its one version (the start of its file's sha256, so a
-    rebuilt model that differs in a byte is a new version).
+    """Models by name, each with its one version (``model.Model.version``).
 
     default : the name /invocations uses
     strict : refuse rows with a feature outside the training range
     """
 
-    def __init__(self, models, versions, default, strict=False):
+    def __init__(self, models, default, strict=False):
         self.models = models
-        self.versions = versions
         self.default = default
         self.strict = strict
+
+    @property
+    def versions(self):
+        """The version of each model, by name."""
+        return {name: model.version for name, model in self.models.items()}
 
     @classmethod
     def load(cls, specs, default, strict=False):
         """From "name=path" strings, each file checked as the CLI checks it."""
         models = {}
-        versions = {}
         for spec in specs:
             name, sep, path = spec.partition("=")
             if not sep or not name:
                 raise UserError(f"--model: expected NAME=PATH, got {spec!r}")
             models[name] = store.load_model(path)
-            versions[name] = models[name].version
         if default not in models:
             raise UserError(f"--default: no model named {default!r}; expected one of "
                             f"{', '.join(models)}")
-        return cls(models, versions, default, strict)
+        return cls(models, default, strict)
 
     def get(self, request):
         """(name, model) of a model route's ``name`` and ``version``; 404 for a model or
@@ -53,10 +54,10 @@ class Served:
         if name not in self.models:
             raise HTTPError(404, f"no model named {name[:64]!r}; expected one of "
                                  f"{', '.join(self.models)}")
-        if version is not None and version != self.versions[name]:
+        served = self.models[name].version
+        if version is not None and version != served:
             raise HTTPError(404, f"model {name!r} has no version {version[:64]!r}; it serves "
-                                 f"version {self.versions[name]}")
-        request.model = name
+                                 f"version {served}")
         return name, self.models[name]
 
     def predict(self, model, chunk):

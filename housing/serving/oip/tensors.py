@@ -18,30 +18,16 @@ from ...cli import UserError
 from ...config import TARGET
 from ...readers import values
 from ...readers.columns import match_columns
-from ...readers.values import type_name
+from ...readers.values import DATATYPES, type_name
+from ..protocol import BODY, field
 
 INPUT = "features"  # the one [n, n_features] input tensor; the output is TARGET
-DATATYPES = tuple(values.LIMITS)
-BINARY = {"FP64": "<f8", "FP32": "<f4", "INT64": "<i8", "INT32": "<i4"}  # little-endian
-BODY = "request body"
 
 
 class Inputs(NamedTuple):
     """The rows an infer request holds, and the names of its inputs that were ignored."""
     X: np.ndarray  # shape (n, n_features), float64, in the model's feature order
     ignored: list
-
-
-def field(obj, key, kind, where, required=False):
-    """``obj[key]`` when it is of JSON type ``kind`` (dict, list or str); None when it is
-    absent and not ``required``."""
-    if key not in obj and not required:
-        return None
-    value = obj.get(key)
-    if not isinstance(value, kind):
-        got = type_name(value) if key in obj else "none"
-        raise UserError(f"{where}: expected '{key}', {type_name(kind())}, got {got}")
-    return value
 
 
 class Binary:
@@ -135,7 +121,7 @@ def tensor(t, features, i, blob):
     name = tensor_name(t, i)
     where = f"input {values.shown(name)}"
     datatype = t.get("datatype")
-    if datatype not in DATATYPES:
+    if not isinstance(datatype, str) or datatype not in DATATYPES:
         got = values.shown(datatype) if isinstance(datatype, str) else type_name(datatype)
         raise UserError(f"{where}: expected datatype {', '.join(DATATYPES)}, got {got}")
     shape = field(t, "shape", list, where, required=True)
@@ -159,7 +145,7 @@ def tensor(t, features, i, blob):
         if flat is not data:
             check_nesting(data, shape, where)
         return name, values.numbers(flat, at, datatype).reshape(shape)
-    dtype = np.dtype(BINARY[datatype])
+    dtype = np.dtype(DATATYPES[datatype])
     if "data" in t or type(binary) is not int or binary != size * dtype.itemsize:
         # checked before a byte is read; 128.0 is not a count of bytes
         raise UserError(f"{where}: shape {shape} of {datatype} takes {size * dtype.itemsize} "
