@@ -123,7 +123,7 @@ def sample_csv(X, y, rows):
     return "\n".join(lines) + "\n"
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing data", description=__doc__.splitlines()[0])
     p.add_argument("--seed", type=int, default=PARAMS.seed, help="split seed")
     p.add_argument("--test-size", type=float, default=PARAMS.test_size,
@@ -141,7 +141,7 @@ def _parser():
 
 @command("housing data")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.sample_from:
         split = store.load_split(args.sample_from).arrays
         n = args.sample_rows or len(split["y_test"])

@@ -23,7 +23,7 @@ from .results import load_metrics
 SLACK = 1e-8  # metrics.json keeps 8 decimals, so its bound may be rounded down by 5e-9
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing demo", description=__doc__.splitlines()[0])
     p.add_argument("--metrics", default=METRICS, help="metrics written by `housing report`")
     p.add_argument("--sample", default=SAMPLE, help="CSV of features and MedHouseVal")
@@ -51,7 +51,7 @@ def sample_rows(sample, split_path):
 
 @command("housing demo")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     metrics = load_metrics(args.metrics)
     models = {k: store.load_model(ROOT / metrics[k]["path"], kind=k)
               for k in ("float", "quantized")}

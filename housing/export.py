@@ -80,7 +80,7 @@ def header(kernel, features, source, version):
         rshift=k.rshift)
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing export", description=__doc__.splitlines()[0])
     p.add_argument("--c", metavar="DIR", required=True, help="the folder to write the C into")
     p.add_argument("--model", default=QUANTIZED_MODEL, help="the quantized model, .npz")
@@ -89,7 +89,7 @@ def _parser():
 
 @command("housing export")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     model = store.load_model(args.model, kind="quantized")
     out = Path(args.c)
     try:

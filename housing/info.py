@@ -39,7 +39,7 @@ def card(model, path, file_bytes, metrics=None):
     return lines
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing info", description=__doc__.splitlines()[0])
     p.add_argument("model", help="a float or quantized model, .npz")
     p.add_argument("--metrics", help="metrics.json (default: the one beside the model's folder)")
@@ -48,7 +48,7 @@ def _parser():
 
 @command("housing info")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     model = store.load_model(args.model)
     path = args.metrics or os.path.join(os.path.dirname(os.path.abspath(args.model)), os.pardir,
                                         "metrics.json")

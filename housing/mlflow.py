@@ -85,7 +85,7 @@ def write(model_path, out):
         raise
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing mlflow", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
     p.add_argument("--out", required=True, help="the folder to write (replaced if it exists)")
@@ -94,7 +94,7 @@ def _parser():
 
 @command("housing mlflow")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         write(args.model, args.out)

@@ -126,7 +126,7 @@ def note(message):
     print(f"housing predict: {message}", file=sys.stderr)
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing predict", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
     p.add_argument("--input", default="-", help="a file of rows; - for stdin (default)")
@@ -181,7 +181,7 @@ def run(model, stream, source, args, out, ranges):
 
 @command("housing predict")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     model = store.load_model(args.model)
     if args.integer and model.kernel is None:
         raise UserError(f"{display(args.model)}: --integer needs a quantized model, got a "

@@ -28,6 +28,8 @@ The training objective throughout is the mean squared change of the training pre
 from the float model's. ``auto`` quantizes with every method and keeps the one with the
 smallest training objective: the test split is never read here.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from . import qparams, store
@@ -68,7 +70,7 @@ def spread_exponents(X):
     return np.where(std > 0, np.round(np.log2(np.where(std > 0, std, 1.0))), 0).astype(np.int64)
 
 
-def _exponents(w, floor, scale, bits):
+def grid_exponents(w, floor, scale, bits):
     """The largest exponent >= ``floor`` at which ``w * 2**e`` still fits on the grid.
     Arrays broadcast: w and floor per coefficient, scale per candidate grid."""
     with np.errstate(divide="ignore"):
@@ -77,19 +79,27 @@ def _exponents(w, floor, scale, bits):
     return np.clip(e, -127, 127).astype(np.int64)
 
 
-def _round(w, floor, scale, bits):
-    """Round to nearest on the symmetric grid: (codes, exponents, dequantized values)."""
-    e = _exponents(w, floor, scale, bits)
+class OnGrid(NamedTuple):
+    """Coefficients placed on a symmetric grid: their codes, their exponents and the
+    values they dequantize to."""
+    codes: np.ndarray
+    exponents: np.ndarray
+    values: np.ndarray
+
+
+def round_to_grid(w, floor, scale, bits):
+    """Round to nearest on the symmetric grid: an OnGrid."""
+    e = grid_exponents(w, floor, scale, bits)
     k = qparams.qmax(bits)
     c = np.clip(np.round(np.ldexp(w, e) / scale), -k, k)
-    return (c + k).astype(np.int64), e, np.ldexp(c * scale, -e)
+    return OnGrid((c + k).astype(np.int64), e, np.ldexp(c * scale, -e))
 
 
-def _gptq(w, floor, scales, bits, H):
+def gptq(w, floor, scales, bits, H):
     """Quantize coefficients in index order, each one's error spread over those not yet
     quantized through H's inverse (Frantar et al. 2022, for a single output), on every
-    candidate grid at once. w, floor: shape (n,); scales: shape (s,). Returns codes,
-    exponents and values, each of shape (s, n)."""
+    candidate grid at once. w, floor: shape (n,); scales: shape (s,). Returns an OnGrid
+    whose arrays are of shape (s, n)."""
     n = len(w)
     d = np.diag(H).copy()
     d[d == 0] = 1.0
@@ -99,11 +109,11 @@ def _gptq(w, floor, scales, bits, H):
     exps = np.zeros(W.shape, np.int64)
     out = np.zeros(W.shape, np.float64)
     for i in range(n):
-        codes[:, i], exps[:, i], out[:, i] = _round(W[:, i], floor[i], scales, bits)
+        codes[:, i], exps[:, i], out[:, i] = round_to_grid(W[:, i], floor[i], scales, bits)
         err = (W[:, i] - out[:, i]) / Hinv[i, i]
         W[:, i + 1:] -= np.outer(err, Hinv[i, i + 1:])
         Hinv = Hinv - np.outer(Hinv[:, i], Hinv[i]) / Hinv[i, i]  # coefficient i is fixed
-    return codes, exps, out
+    return OnGrid(codes, exps, out)
 
 
 def _symmetric(method, coef, X, y, bits, compensate):
@@ -113,10 +123,11 @@ def _symmetric(method, coef, X, y, bits, compensate):
     base = np.abs(np.ldexp(coef, floor)).max() / qparams.qmax(bits)
     # float32: the scale is stored as one, so candidates are judged as they will be used
     scales = np.float32(max(base, np.finfo(np.float32).tiny) * SCALES).astype(np.float64)
-    codes, exps, values = _round(coef, floor, scales[:, None], bits)
+    codes, exps, values = round_to_grid(coef, floor, scales[:, None], bits)
     if compensate:  # plain rounding stays a candidate: never worse than `standardized`
-        gptq = _gptq(coef, floor, scales, bits, H)
-        codes, exps, values = (np.vstack(pair) for pair in zip((codes, exps, values), gptq))
+        compensated = gptq(coef, floor, scales, bits, H)
+        codes, exps, values = (np.vstack(pair) for pair in zip((codes, exps, values),
+                                                               compensated))
         scales = np.concatenate([scales, scales])
     D = values - coef
     best = int(np.argmin(np.einsum("si,ij,sj->s", D, H, D)))
@@ -171,7 +182,7 @@ def quantize_all(coef, intercept, X, y, bits):
     return {name: fn(coef, intercept, X, y, bits) for name, fn in METHODS.items()}
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing quantize", description=__doc__.splitlines()[0])
     p.add_argument("--bits", type=int, default=PARAMS.bits,
                    help=f"code width, {MIN_BITS} to {MAX_BITS}")
@@ -184,7 +195,7 @@ def _parser():
 
 @command("housing quantize")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         qparams.check_bits(args.bits)
     except ValueError as e:

@@ -125,7 +125,7 @@ def evaluate(split, models):
     return out
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing report", description=__doc__.splitlines()[0])
     p.add_argument("--data", default=SPLIT, help="the split")
     p.add_argument("--float", dest="float_model", default=FLOAT_MODEL, help="the float model")
@@ -136,7 +136,7 @@ def _parser():
 
 @command("housing report")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     split = store.load_split(args.data)
     paths = {"float": args.float_model, "quantized": args.quantized}
     models = {kind: store.load_model(path, kind=kind) for kind, path in paths.items()}

@@ -77,7 +77,7 @@ def query(model, dialect, table=TABLE):
     return select.sql(dialect=dialect, pretty=True) + ";\n"
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing sql", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=QUANTIZED_MODEL, help="a float or quantized model, .npz")
     p.add_argument("--dialect", choices=DIALECTS, required=True)
@@ -88,7 +88,7 @@ def _parser():
 
 @command("housing sql")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     model = store.load_model(args.model)
     write_out(query(model, args.dialect, args.table), "the query")
     return 0

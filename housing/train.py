@@ -22,7 +22,7 @@ def fit(X, y):
     return model.coef_, float(model.intercept_)
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing train", description=__doc__.splitlines()[0])
     p.add_argument("--data", default=SPLIT, help="the split written by `housing data`")
     p.add_argument("--out", default=FLOAT_MODEL, help="the float model, .npz")
@@ -31,7 +31,7 @@ def _parser():
 
 @command("housing train")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     split = store.load_split(args.data)
     coef, intercept = fit(split.arrays["X_train"], split.arrays["y_train"])
     store.save_float(args.out, coef, intercept, split.lineage)

@@ -1,5 +1,6 @@
 """Every entry point answers a mistake with one line and status 2, and does its job."""
 import importlib
+import re
 import json
 import os
 import subprocess
@@ -165,20 +166,41 @@ OPTIONS = {
 }
 
 
+def help_of(capsys, monkeypatch, stage):
+    """What ``housing STAGE --help`` prints, one line an option's help."""
+    monkeypatch.setenv("COLUMNS", "1000")  # argparse's width
+    with pytest.raises(SystemExit) as e:
+        entry.main([stage, "--help"])
+    assert e.value.code == 0
+    return capsys.readouterr().out
+
+
+def options_shown(text):
+    """(the first flag, its help) of each option the help text lists, -h aside; an
+    option's help follows its flags on their line, or on the next when they are long."""
+    entries = re.findall(r"^  (-[^\n]*(?:\n {3,}[^\n]*)?)", text, re.M)
+    pairs = [re.split(r"\s{2,}", " ".join(entry.split("\n")).strip(), maxsplit=1)
+             for entry in entries]
+    return [(flags.split()[0].rstrip(","), text) for flags, text in pairs if flags != "-h, --help"]
+
+
 @pytest.mark.parametrize("stage", OPTIONS)
-def test_each_stage_s_options_defaults_and_help(stage):
-    parser = importlib.import_module(entry.MODULES.get(stage, f"housing.{stage}"))._parser()
+def test_each_stage_s_options_defaults_and_help(capsys, monkeypatch, stage):
     description, options = OPTIONS[stage]
-    assert parser.prog == f"housing {stage}" and parser.description == description
-    assert [(a.option_strings, a.default, a.help) for a in parser._actions
-            if a.dest != "help"] == options
+    shown = help_of(capsys, monkeypatch, stage)
+    assert shown.startswith(f"usage: housing {stage} ")
+    assert f"\n\n{description}\n\n" in shown
+    assert options_shown(shown) == [(flags[0], text) for flags, _, text in options]
+    parser = importlib.import_module(entry.MODULES.get(stage, f"housing.{stage}")).parser()
+    assert [parser.get_default(flags[0][2:].replace("-", "_")) for flags, _, _ in options] == [
+        default for _, default, _ in options]
 
 
-def test_predict_s_choices_and_metavar():
-    actions = {a.dest: a for a in importlib.import_module("housing.predict")._parser()._actions}
-    assert actions["format"].choices == ("auto", "csv", "json", "jsonl")
-    assert actions["output"].choices == ("plain", "csv", "jsonl")
-    assert actions["id"].metavar == "COLUMN"
+def test_predict_s_choices_and_metavar(capsys, monkeypatch):
+    shown = help_of(capsys, monkeypatch, "predict")
+    assert "  --format {auto,csv,json,jsonl}\n" in shown
+    assert "  --output {plain,csv,jsonl}\n" in shown
+    assert "  --id COLUMN  " in shown
 
 
 def test_the_installed_command_and_its_version(tmp_path):

@@ -150,7 +150,7 @@ def test_port_user_and_metrics_folder_are_the_images(rendered):
     user = int(dockerfile("USER").split(":")[0])
     assert f'"--port", "{port}"' in dockerfile("CMD")
     metrics_variable = "HOUSING_" + "metrics-dir".upper().replace("-", "_")
-    assert "--metrics-dir" in serve._parser().format_help()
+    assert "--metrics-dir" in serve.parser().format_help()
     deployment = by_kind(rendered, "Deployment")[0]["spec"]["template"]["spec"]
     assert deployment["securityContext"]["runAsUser"] == user
     for container in containers(rendered):

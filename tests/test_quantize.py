@@ -70,11 +70,11 @@ def test_error_compensation_known_answer():
     # is w2 + H12 / H22 * 0.1 = 0.6 + 0.05 = 0.65, which rounds to 0.75 - where plain
     # rounding of 0.6 gives 0.5 (and half the fix, 0.625, would round to even: 0.5).
     H = np.array([[1.0, 0.5], [0.5, 1.0]])
-    codes, exponents, values = qz._gptq(np.array([0.6, 0.6]), np.array([0, 0]),
+    codes, exponents, values = qz.gptq(np.array([0.6, 0.6]), np.array([0, 0]),
                                         np.array([0.25]), 3, H)
     np.testing.assert_allclose(values[0], [0.5, 0.75], rtol=1e-12)
     assert codes[0].tolist() == [3 + 2, 3 + 3] and exponents[0].tolist() == [0, 0]
-    plain = qz._round(np.array([0.6, 0.6]), np.array([0, 0]), 0.25, 3)[2]
+    plain = qz.round_to_grid(np.array([0.6, 0.6]), np.array([0, 0]), 0.25, 3)[2]
     np.testing.assert_allclose(plain, [0.5, 0.5], rtol=1e-12)
 
 
@@ -98,10 +98,10 @@ def test_symmetric_grid_known_answer():
     # one feature of unit spread: exponent 0; 3 bits: levels -3..3, scale max|w|/3
     X = np.random.default_rng(0).choice([-1.0, 1.0], size=(1000, 1))
     w = np.array([0.9])
-    codes, e, values = qz._round(w, np.array([0]), 0.3, 3)
+    codes, e, values = qz.round_to_grid(w, np.array([0]), 0.3, 3)
     assert (codes, e, values) == ([6], [0], [pytest.approx(0.9)])
     # a small coefficient gets a finer power-of-two step instead of rounding to zero
-    codes, e, values = qz._round(np.array([0.05]), np.array([0]), 0.3, 3)
+    codes, e, values = qz.round_to_grid(np.array([0.05]), np.array([0]), 0.3, 3)
     # 3 * 0.3 / 2**4 >= 0.05: exponent 4; 0.05 * 16 / 0.3 = 2.67 -> 3 steps of 0.3 / 16
     assert e[0] == 4 and values[0] == pytest.approx(3 * 0.3 / 16)
     q = qz.standardized(w, 0.0, X, X[:, 0] * 0.9, 3)
@@ -124,8 +124,8 @@ def test_error_compensation_absorbs_a_correlated_error():
     X = np.column_stack([x, x + 0.05 * rng.normal(size=5000)])
     coef = np.array([0.33, 0.33])
     H = np.cov(X.T, bias=True)
-    codes, e, values = qz._gptq(coef, np.array([0, 0]), np.array([0.25]), 3, H)
-    rtn = qz._round(coef, np.array([0, 0]), 0.25, 3)[2]
+    codes, e, values = qz.gptq(coef, np.array([0, 0]), np.array([0.25]), 3, H)
+    rtn = qz.round_to_grid(coef, np.array([0, 0]), 0.25, 3)[2]
     loss = [(v - coef) @ H @ (v - coef) for v in (values[0], rtn)]
     assert loss[0] < loss[1] / 2
 
@@ -256,10 +256,10 @@ def test_spread_exponents_known_answers():
 
 def test_exponents_stay_within_an_int8_and_rounding_clamps_both_ends():
     # a coefficient of 1e-60 fits at any exponent: capped at 127; a floor of -300 at -127
-    assert qz._exponents(np.array([1e-60]), np.array([0]), 1.0, 8).tolist() == [127]
-    assert qz._exponents(np.array([1e60]), np.array([-300]), 1.0, 8).tolist() == [-127]
+    assert qz.grid_exponents(np.array([1e-60]), np.array([0]), 1.0, 8).tolist() == [127]
+    assert qz.grid_exponents(np.array([1e60]), np.array([-300]), 1.0, 8).tolist() == [-127]
     # 3 bits: levels -3..3 (codes 0..6); far beyond the grid on either side, the end codes
-    codes, e, values = qz._round(np.array([-100.0, 100.0]), np.array([0, 0]), 1.0, 3)
+    codes, e, values = qz.round_to_grid(np.array([-100.0, 100.0]), np.array([0, 0]), 1.0, 3)
     assert codes.tolist() == [0, 6] and codes.dtype == np.int64 and e.tolist() == [0, 0]
     np.testing.assert_array_equal(values, [-3.0, 3.0])
 
@@ -290,7 +290,7 @@ def test_error_compensation_matches_the_least_squares_derivation(bits, step, see
     A = rng.normal(size=(4, 4))
     H = A @ A.T + 0.5 * np.eye(4)  # correlated features
     w = np.array(w)
-    codes, exponents, values = qz._gptq(w, np.zeros(4, int), np.array([step]), bits, H)
+    codes, exponents, values = qz.gptq(w, np.zeros(4, int), np.array([step]), bits, H)
     assert exponents.tolist() == [[0, 0, 0, 0]]
     np.testing.assert_allclose(values[0], gptq_by_least_squares(w, H, step, bits),
                                rtol=1e-9, atol=step * 1e-6)
@@ -300,7 +300,7 @@ def test_error_compensation_with_a_constant_feature():
     # H_22 = 0: the damping keeps H invertible, and the constant feature's coefficient
     # still quantizes like plain rounding
     H = np.array([[1.0, 0.0], [0.0, 0.0]])
-    codes, exponents, values = qz._gptq(np.array([0.6, 0.3]), np.array([0, 0]),
+    codes, exponents, values = qz.gptq(np.array([0.6, 0.3]), np.array([0, 0]),
                                         np.array([0.25]), 3, H)
     np.testing.assert_allclose(values[0], [0.5, 0.25], rtol=1e-12)
 

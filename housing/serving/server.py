@@ -39,7 +39,7 @@ switch = bounded(lambda t: {"1": True, "true": True, "0": False, "false": False}
                  lambda b: True, "true or false (1 or 0)")
 
 
-def _parser():
+def parser():
     p = Parser(prog="housing serve", description=__doc__.splitlines()[0],
                epilog="Each option may be set as HOUSING_<NAME> in the environment instead "
                       "(HOUSING_PORT, HOUSING_MAX_BODY, ...); a flag wins.")
@@ -111,7 +111,7 @@ def check_port(host, port_):
 
 @command("housing serve")
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     fitted = memory.bounds(memory.limit(), args.workers, args.max_body)  # the container's
     args.max_body = fitted.max_body
     args.max_held = max(args.max_held or fitted.max_held, args.max_body)
