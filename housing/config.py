@@ -26,9 +26,9 @@ FEATURES = ("MedInc", "HouseAge", "AveRooms", "AveBedrms",
 TARGET = "MedHouseVal"  # median house value, in units of $100,000
 N_ROWS = 20640
 
-# Version of the .npz layouts written by housing.store; readers refuse any other.
-FORMAT_VERSION = 5  # 2: training ranges; 3: a quantized grid; 4: the integer input format;
-# 5: a quantized file's bits, method and input shifts as bytes in params, not JSON
+# Version of the .npz layouts written by housing.store; readers refuse any other, and it
+# changes whenever what a file holds does.
+FORMAT_VERSION = 5
 # The quantization methods, in the order tables list them (housing.quantize has each).
 METHODS = ("minmax", "bias-corrected", "standardized", "error-compensating")
 

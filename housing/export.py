@@ -1,4 +1,4 @@
-"""Stage 6: the quantized model as integer-only C99, for hosts without Python or an FPU.
+"""The quantized model as integer-only C99, for hosts without Python or an FPU.
 
     python -m housing export --c DIR [--model artifacts/models/quantized.npz]
 

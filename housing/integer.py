@@ -53,7 +53,7 @@ class Kernel:
 
 
 def kernel(q, shifts_in):
-    """The ``Kernel`` of a ``model.Quantized`` with input shifts ``shifts_in``; a
+    """The ``Kernel`` of a ``qparams.Quantized`` with input shifts ``shifts_in``; a
     ValueError when no choice of F, M and N keeps every step within 64 bits."""
     c = [int(v) - int(q.zero_point) for v in q.codes]
     e = [0] * len(c) if q.exponents is None else [int(v) for v in q.exponents]

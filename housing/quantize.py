@@ -144,7 +144,7 @@ def error_compensating(coef, intercept, X, y, bits):
 
 
 # Every method, in the order tables and ties list them: name -> fn(coef, intercept, X, y,
-# bits) -> model.Quantized. Adding one: a function, an entry.
+# bits) -> qparams.Quantized. Adding one: a function, an entry.
 METHODS = {"minmax": minmax, "bias-corrected": bias_corrected, "standardized": standardized,
            "error-compensating": error_compensating}
 assert tuple(METHODS) == NAMES, "config.METHODS names these, in this order"

@@ -12,7 +12,7 @@ command line's ``--format`` takes its choices from there.
 """
 from ..cli import UserError
 from . import csvfile, jsondoc, jsonlines
-from .jsondoc import parse_json
+from .jsonrows import parse_json
 from .lines import MAX_LINE, Gunzip, Replay
 
 FORMATS = {"csv": csvfile.read, "json": jsondoc.read, "jsonl": jsonlines.read}

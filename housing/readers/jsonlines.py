@@ -5,7 +5,7 @@ import itertools
 from ..cli import UserError
 from .chunk import Table
 from .columns import match_columns
-from .jsondoc import CAREFUL_DECODER, DECODER, NotJson, may_overflow, parse_json, records
+from .jsonrows import CAREFUL_DECODER, DECODER, NotJson, may_overflow, parse_json, records
 from .lines import line_blocks
 from .values import type_name
 

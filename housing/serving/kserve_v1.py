@@ -11,7 +11,7 @@ An instance is a list of the features' values in the model's order, or a record 
 by name.
 """
 from ..cli import UserError
-from ..readers import jsondoc
+from ..readers import jsonrows
 from ..readers.columns import Columns, match_columns
 from ..readers.values import type_name
 from .http import Response
@@ -51,7 +51,7 @@ class KServeV1:
     def predict(self, request):
         _, model = self.served.get(request)
         request.expect_kind("application/json", "")
-        chunk = rows_of(jsondoc.parse_json(request.body, BODY), model.features)
+        chunk = rows_of(jsonrows.parse_json(request.body, BODY), model.features)
         if chunk.bad:
             raise UserError(chunk.bad[0].message)
         prediction = self.served.predict(model, chunk)
@@ -77,4 +77,4 @@ def rows_of(doc, features):
 
     def where(no):
         return f"{BODY}, instance {no}"
-    return jsondoc.records(instances, range(1, len(instances) + 1), columns, keys, where)
+    return jsonrows.records(instances, range(1, len(instances) + 1), columns, keys, where)

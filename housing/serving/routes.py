@@ -6,8 +6,9 @@ its lines here: nothing else in the server changes. Its routes are then served, 
 in the metrics under their names and its ``NAME``, listed in the 404 texts and described
 in /openapi.json.
 
-A template is a path as people write it: ``{name}`` is one segment (up to the next "/",
-or the character that follows it in the template), ``[...]`` an optional part. Its
+A template is a path as people write it: ``{name}`` is one segment, up to the next "/"
+or ":" (which begins a custom method, ``:predict``, as in Google's API design guide), and
+``[...]`` an optional part. Its
 parameters, and a route's defaults, are ``request.params``: ``name`` names the model a
 route addresses (what the metrics count it under), ``version`` its version.
 """
@@ -71,21 +72,19 @@ def table(served, metrics):
 
 
 TOKEN = re.compile(r"(\{\w+\}|\[|\])")
+SEGMENT = "[^/:]+"  # what a parameter matches
 
 
 def compile_path(template):
     """The regular expression of a path template, matched against a whole path."""
-    parts = TOKEN.split(template)
     out = []
-    for i, part in enumerate(parts):
+    for part in TOKEN.split(template):
         if part == "[":
             out.append("(?:")
         elif part == "]":
             out.append(")?")
         elif part.startswith("{"):
-            after = next((p for p in parts[i + 1:] if p), "/")[0]  # what ends the segment
-            stop = "/" if after in "/[]" else "/" + re.escape(after)
-            out.append(f"(?P<{part[1:-1]}>[^{stop}]+)")
+            out.append(f"(?P<{part[1:-1]}>{SEGMENT})")
         else:
             out.append(re.escape(part))
     return re.compile("".join(out))

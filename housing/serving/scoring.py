@@ -13,7 +13,7 @@ import sys
 
 from ..cli import UserError
 from ..config import TARGET
-from ..readers import csvfile, jsondoc
+from ..readers import csvfile, jsonrows
 from ..readers.chunk import merge
 from ..readers.columns import Columns, match_columns
 from ..readers.values import type_name
@@ -91,7 +91,7 @@ class Scoring:
         if request.kind == "text/csv":
             reader = csvfile.read(io.BytesIO(request.body), features, BODY, bare=True)
             return merge(reader.chunks)
-        doc = jsondoc.parse_json(request.body, BODY)
+        doc = jsonrows.parse_json(request.body, BODY)
         if isinstance(doc, dict) and field(doc, "params", dict, BODY) is not None:
             doc = {k: v for k, v in doc.items() if k != "params"}  # the model takes none
             if not self.said_params:
@@ -150,4 +150,4 @@ def items_of(items, columns, keys, key):
 
     def where(no):
         return f"{BODY}, {key} {no}"
-    return jsondoc.records(items, range(1, len(items) + 1), columns, keys, where)
+    return jsonrows.records(items, range(1, len(items) + 1), columns, keys, where)

@@ -1,4 +1,5 @@
 """The models a server serves: loaded and checked once, before it starts, by name."""
+import re
 from typing import NamedTuple
 
 import numpy as np
@@ -7,6 +8,9 @@ from .. import store
 from ..cli import UserError
 from ..model import checked_predict
 from .http import HTTPError
+
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Prediction(NamedTuple):
@@ -40,6 +44,10 @@ class Served:
             name, sep, path = spec.partition("=")
             if not sep or not name:
                 raise UserError(f"--model: expected NAME=PATH, got {spec!r}")
+            if not NAME.fullmatch(name):
+                raise UserError(f"--model: a model's name is 1 to 64 letters, digits, '.', "
+                                f"'_' or '-', from a letter or digit (it is a segment of "
+                                f"the paths it is served on), got {name[:64]!r}")
             models[name] = store.load_model(path)
         if default not in models:
             raise UserError(f"--default: no model named {default!r}; expected one of "
@@ -61,7 +69,7 @@ class Served:
         return name, self.models[name]
 
     def predict(self, model, chunk):
-        """A Prediction of every row of a rows.Chunk; a UserError for a row that
+        """A Prediction of every row of a ``readers.chunk.Chunk``; a UserError for a row that
         overflows or (strict) lies outside the training range."""
         checked = checked_predict(model, chunk.X, self.strict)
         if checked.refused:

@@ -12,7 +12,7 @@ micro-optimization earns its place in housing/ at a gain of 10 % or more:
 - a CSV block of 12,000 lines numpy refuses, every one: a refused run cut in
   csvfile.PIECES against halved;
 - the search for numbers that may overflow in 16,384 lines of JSON Lines records: two
-  searches led by a literal letter (jsondoc.may_overflow) against one led by [eE];
+  searches led by a literal letter (jsonrows.may_overflow) against one led by [eE];
 - one-row infers through the ASGI app, 64 at a time on one event loop:
   - the body deadline kept by one watch a loop against asyncio.timeout per request;
   - log lines and metrics written once a turn of the loop against once a request.
@@ -33,7 +33,7 @@ from housing import store
 from housing.cli import Parser, command, count
 from housing.config import FEATURES, FLOAT_MODEL, QUANTIZED_MODEL
 from housing.model import SMALL, predict
-from housing.readers import csvfile, jsondoc
+from housing.readers import csvfile, jsonrows
 from housing.serving.app import App
 from housing.serving.body import BodyReader
 from housing.serving.http import HTTPError
@@ -166,8 +166,8 @@ def main(argv=None) -> int:
     lines = [json.dumps(dict(zip(FEATURES, ROW)))] * 16384
     text = "\n".join(lines)
     one_class = re.compile(r"[eE][+-]?[0-9]{3}")
-    assert jsondoc.may_overflow(text) == bool(one_class.search(text))
-    ours = per_call(lambda: jsondoc.may_overflow(text), args.repeat, number=20)
+    assert jsonrows.may_overflow(text) == bool(one_class.search(text))
+    ours = per_call(lambda: jsonrows.may_overflow(text), args.repeat, number=20)
     plain = per_call(lambda: one_class.search(text), args.repeat, number=20)
     print(f"micro: may a JSON Lines block of 16,384 records overflow: two literal-led "
           f"searches {ours * 1e3:.1f} ms, one [eE]-led {plain * 1e3:.1f} ms: gain "

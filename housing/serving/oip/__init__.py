@@ -10,7 +10,7 @@ import re
 from ... import __version__
 from ...cli import UserError
 from ...config import TARGET
-from ...readers import jsondoc, values
+from ...readers import jsonrows, values
 from ...readers.chunk import Chunk
 from ...readers.values import DATATYPES
 from ..http import Response, STRICT
@@ -118,7 +118,7 @@ class OpenInference:
         name, model = self.served.get(request)
         request.expect_kind("application/json", "application/octet-stream", "")
         header, blob = split_binary(request)
-        parsed = jsondoc.parse_json(header, BODY)
+        parsed = jsonrows.parse_json(header, BODY)
         inputs = tensors.read_inputs(parsed, model.features, tensors.Binary(blob))
         X = inputs.X
         prediction = self.served.predict(model, Chunk(X, range(1, len(X) + 1), row_named))

@@ -11,7 +11,7 @@ worker answers.
 """
 from ...cli import UserError
 from ...config import TARGET
-from ...readers import jsondoc
+from ...readers import jsonrows
 from ...readers.values import type_name
 from ..http import HTTPError, Response
 from ..protocol import BODY, PLATFORM, STRING, described, field, json_content, json_object
@@ -72,7 +72,7 @@ class Triton:
         false (every model served is ready)."""
         if request.body.strip():
             request.expect_kind("application/json", "")
-            body = jsondoc.parse_json(request.body, BODY)
+            body = jsonrows.parse_json(request.body, BODY)
             if not isinstance(body, dict):
                 raise UserError(f"{BODY}: expected an object, got {type_name(body)}")
             field(body, "ready", bool, BODY)
