@@ -4,19 +4,22 @@ Whatever arrives (a file, an HTTP body, a protocol's tensor), its mistakes get t
 messages, so the CLI and the server say the same thing. A JSON value passes
 ``values.number``; a CSV field is read by numpy's parser, and ``values.number`` words what
 is wrong with one numpy refused (tests hold the two to the same numbers). Columns are
-matched by name; columns that are not features are never parsed. Each reader is
-``read(stream, features, source, id_column) -> chunk.Table``.
+matched by name; columns that are not features are never parsed. Each format's module
+has ``read(stream, features, source, id_column) -> chunk.Table``, and ``claims(head,
+ended)``: whether a stream starting with ``head`` (its first bytes past any byte-order
+mark and whitespace; ``ended``, all of it) is in its format, None while it cannot tell.
 
-To add a format, write its module beside ``csvfile.py`` and add it to FORMATS: the
-command line's ``--format`` takes its choices from there.
+To add a format, write its module beside ``csvfile.py`` and add it to FORMATS, where the
+first module to claim a stream reads it: the command line's ``--format`` takes its
+choices from there.
 """
 from ..cli import UserError
 from . import csvfile, jsondoc, jsonlines
-from .jsonrows import parse_json
-from .lines import MAX_LINE, Gunzip, Replay
+from .lines import Replay, Gunzip
 
-FORMATS = {"csv": csvfile.read, "json": jsondoc.read, "jsonl": jsonlines.read}
-CHOICES = ("auto", *FORMATS)  # --format's choices
+# by name, in the order they are asked to claim a stream: CSV takes whatever is left
+FORMATS = {"jsonl": jsonlines, "json": jsondoc, "csv": csvfile}
+CHOICES = ("auto", *sorted(FORMATS))  # --format's choices
 
 
 def read(stream, features, source, fmt="auto", id_column=None):
@@ -31,38 +34,23 @@ def read(stream, features, source, fmt="auto", id_column=None):
         stream = Gunzip(stream, source)
     if fmt == "auto":
         stream, fmt = detect(stream)
-    return FORMATS[fmt](stream, features, source, id_column)
+    return FORMATS[fmt].read(stream, features, source, id_column)
 
 
 def detect(stream):
-    """(a stream that reads from the start again, the format) of a binary stream, by its
-    first byte that is not whitespace (or a byte-order mark): '[' is a JSON array of
-    records; '{' is JSON Lines when the first line alone is a record of values, a document
-    in one of pandas' orientations otherwise; anything else is CSV."""
+    """(a stream that reads from the start again, the format) of a binary stream: the
+    first format in FORMATS to claim its first bytes that are not whitespace (or a
+    byte-order mark)."""
     head = b""
-    while len(head) <= MAX_LINE:
+    while True:
         data = stream.read(1 << 16)
         head += data
         body = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
         if not body and data:
             continue
-        if body[:1] == b"[":
-            return Replay(head, stream), "json"
-        if body[:1] != b"{":
-            return Replay(head, stream), "csv"
-        line_end = body.find(b"\n")
-        if line_end >= 0 or not data:
-            first = body[:line_end] if line_end >= 0 else body
-            return Replay(head, stream), "jsonl" if is_record(first) else "json"
-    return Replay(head, stream), "jsonl"  # a first line too long: its reader says so
-
-
-def is_record(line):
-    """Whether ``line`` alone is a JSON object of values, not a whole document in one of
-    pandas' orientations (split, index, columns, table), whose values are objects or arrays."""
-    try:
-        value = parse_json(line, "")
-    except UserError:
-        return False
-    return isinstance(value, dict) and not any(isinstance(v, (dict, list))
-                                               for v in value.values())
+        for name, module in FORMATS.items():
+            claim = module.claims(body, not data)
+            if claim is None:
+                break  # read on
+            if claim:
+                return Replay(head, stream), name

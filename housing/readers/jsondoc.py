@@ -11,6 +11,11 @@ MAX_DOCUMENT = 16 << 20  # bytes of a JSON document; JSON Lines have no limit
 CHUNK = 16384  # records per Chunk
 
 
+def claims(head, ended):
+    """A document is an array or an object."""
+    return head[:1] in (b"[", b"{")
+
+
 def read(stream, features, source, id_column=None):
     """The Table of a JSON document: an array of records (the first record's keys are the
     columns) or one of pandas' orientations."""

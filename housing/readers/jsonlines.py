@@ -6,8 +6,25 @@ from ..cli import UserError
 from .chunk import Table
 from .columns import match_columns
 from .jsonrows import CAREFUL_DECODER, DECODER, NotJson, may_overflow, parse_json, records
-from .lines import line_blocks
+from .lines import MAX_LINE, line_blocks
 from .values import type_name
+
+
+def claims(head, ended):
+    """JSON Lines start with a line that alone is a record of values, not a document in
+    one of pandas' orientations (split, index, columns, table), whose values are objects
+    or arrays. A first line too long to tell is claimed: its reader says so."""
+    if not head.startswith(b"{"):
+        return False
+    end = head.find(b"\n")
+    if end < 0 and not ended:
+        return None if len(head) <= MAX_LINE else True
+    try:
+        value = parse_json(head[:end] if end >= 0 else head, "")
+    except UserError:
+        return False
+    return isinstance(value, dict) and not any(isinstance(v, (dict, list))
+                                               for v in value.values())
 
 
 def read(stream, features, source, id_column=None):
