@@ -6,7 +6,7 @@ its identity (the sha256 of its file). Plain numpy, and the only numerics ``pred
 needs, so inference imports nothing heavier. How a model is stored is ``qparams``'s and
 ``store``'s business; how a refused row is worded is the readers'.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from operator import gt, lt
 from typing import NamedTuple
 
@@ -19,8 +19,6 @@ FLOAT_METHOD = "least squares"
 FLOAT_BITS = 64
 VERSION_DIGITS = 12  # of a file's sha256: the version a server, an export and MLflow show
 RANGES = ("min", "max", "q001", "q999")
-# What a model records of the split it was fit on, and must match to be evaluated on one.
-LINEAGE = ("features", "data_sha256", "seed", "test_size", "ranges")
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +50,8 @@ class Ranges:
     def rows_outside(self, X):
         """Which rows of X, shape (n, n_features), have a feature outside the training
         range, shape (n,); two reductions when every row is inside."""
-        if not len(X) or ((X.min(axis=0) >= self.min).all() and (X.max(axis=0) <= self.max).all()):
+        if not len(X) or ((X.min(axis=0) >= self.min).all()
+                          and (X.max(axis=0) <= self.max).all()):
             return np.zeros(len(X), dtype=bool)
         return self.outside(X).any(axis=1)
 
@@ -71,7 +70,6 @@ class Ranges:
         return Outside(j, x[j], self.min[j], self.max[j])
 
 
-
 @dataclass(frozen=True, eq=False)
 class Lineage:
     """What a model keeps of the split it was fit on, and must match to be evaluated on one."""
@@ -86,19 +84,21 @@ class Lineage:
         return {"features": list(self.features), "data_sha256": self.data_sha256,
                 "seed": self.seed, "test_size": self.test_size, "ranges": self.ranges.stored()}
 
-    def differences(self, other):
-        """(field, this value, the other's) of the first field in which two lineages
-        differ, or None."""
-        for name in LINEAGE:
-            mine = getattr(self, name)
-            theirs = getattr(other, name)
-            if name == "ranges":
-                mine = mine.stored()
-                theirs = theirs.stored()
-            if mine != theirs:
-                return name, mine, theirs
+    def difference(self, other):
+        """The Difference of the first field in which two lineages differ, or None."""
+        mine = self.stored()
+        theirs = other.stored()
+        for field in fields(self):
+            if mine[field.name] != theirs[field.name]:
+                return Difference(field.name, mine[field.name], theirs[field.name])
         return None
 
+
+class Difference(NamedTuple):
+    """A field in which two lineages differ, and its two values."""
+    field: str
+    mine: object
+    theirs: object
 
 
 @dataclass(frozen=True)

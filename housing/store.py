@@ -202,8 +202,13 @@ def check_features(where, meta):
         if len(name) > MAX_NAME or not name.isprintable():
             got = ascii(name)
             raise UserError(f"{where}: feature {j}'s name should be at most {MAX_NAME} "
-                            f"printable characters, got {got if len(got) <= 60 else got[:57] + '...'}")
+                            f"printable characters, got {cut(got, 60)}")
     return len(features)
+
+
+def cut(text, width):
+    """``text`` cut to ``width`` characters, its end marked, for a message of one line."""
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def finite_number(x):
@@ -228,32 +233,35 @@ def _check_ranges(where, meta, n):
     return Ranges.of(ranges)
 
 
+# The lineage's fields besides the features and ranges: how each is checked, and what a
+# message says it should be.
+LINEAGE_FIELDS = {
+    "data_sha256": (lambda v: type(v) is str and SHA256.fullmatch(v) is not None,
+                    "a sha256, 64 hexadecimal digits"),
+    "seed": (lambda v: type(v) is int and 0 <= v < 2 ** 32, "an integer from 0 to 2**32 - 1"),
+    "test_size": (lambda v: type(v) is float and 0 < v < 1, "a share between 0 and 1"),
+}
+
+
 def read_lineage(where, meta):
     """The ``model.Lineage`` a file's meta gives, every field checked."""
     n = check_features(where, meta)
     ranges = _check_ranges(where, meta, n)
-    checks = {"data_sha256": (lambda v: type(v) is str and SHA256.fullmatch(v),
-                              "a sha256, 64 hexadecimal digits"),
-              "seed": (lambda v: type(v) is int and 0 <= v < 2 ** 32, "an integer from 0 to 2**32 - 1"),
-              "test_size": (lambda v: type(v) is float and 0 < v < 1, "a share between 0 and 1")}
-    for key, (ok, expected) in checks.items():
+    for key, (ok, expected) in LINEAGE_FIELDS.items():
         if not ok(meta.get(key)):
-            got = ascii(meta.get(key))
             raise UserError(f"{where}: '{key}' should be {expected}, got "
-                            f"{got if len(got) <= 60 else got[:57] + '...'}; rebuild it with "
-                            f"{how_to_build()}")
+                            f"{cut(ascii(meta.get(key)), 60)}; rebuild it with {how_to_build()}")
     return Lineage(tuple(meta["features"]), meta["data_sha256"], meta["seed"],
                    meta["test_size"], ranges)
 
 
 def check_lineage(model, split, model_path, split_path):
     """Refuse a model that was not trained on this split (data set, seed, share, features)."""
-    differs = model.lineage.differences(split.lineage)
-    if differs is not None:
-        key, mine, theirs = differs
+    difference = model.lineage.difference(split.lineage)
+    if difference is not None:
         raise UserError(f"{display(model_path)} was trained on another split than "
-                        f"{display(split_path)} ({key}: {mine!r} vs {theirs!r}); rebuild with "
-                        f"{how_to_build()}")
+                        f"{display(split_path)} ({difference.field}: {difference.mine!r} vs "
+                        f"{difference.theirs!r}); rebuild with {how_to_build()}")
 
 
 # --- the split ----------------------------------------------------------------------

@@ -432,6 +432,22 @@ def test_bad_training_ranges_are_refused(tmp_path, built, ranges):
                              f"finite numbers; rebuild it with `make all`")
 
 
+@pytest.mark.parametrize("key, value, expected, shown", [
+    ("seed", "42", "an integer from 0 to 2**32 - 1", "'42'"),
+    ("seed", 2 ** 32, "an integer from 0 to 2**32 - 1", "4294967296"),
+    ("seed", True, "an integer from 0 to 2**32 - 1", "True"),
+    ("test_size", 1.0, "a share between 0 and 1", "1.0"),
+    ("test_size", 0, "a share between 0 and 1", "0"),
+    # upper-case digits, as no sha256sum prints them; a long value is cut short
+    ("data_sha256", "F" * 64, "a sha256, 64 hexadecimal digits", "'" + "F" * 56 + "..."),
+    ("data_sha256", None, "a sha256, 64 hexadecimal digits", "None"),
+])
+def test_each_field_of_the_lineage_is_checked(tmp_path, built, key, value, expected, shown):
+    path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: m.update({key: value}))
+    assert refusal(path) == (f"{path}: '{key}' should be {expected}, got {shown}; rebuild it "
+                             f"with `make all`")
+
+
 def test_the_lineage_message_names_both_values(tmp_path, built):
     model = store.load_model(built["float"])
     with pytest.raises(UserError) as e:
