@@ -199,11 +199,11 @@ def test_an_unknown_path_under_v2_names_the_routes_there(app):
     answer = asgi(app, "GET", "/v2/modelz")
     assert (answer.status, answer.json) == (404, {"error": (
         "no such path '/v2/modelz'; expected /v2/docs/dataplane.json, /v2/health/live, "
-        "/v2/health/ready, /v2/models/{name}[/versions/{version}], "
-        "/v2/models/{name}[/versions/{version}]/config, "
-        "/v2/models/{name}[/versions/{version}]/infer, "
-        "/v2/models/{name}[/versions/{version}]/ready, "
-        "/v2/models/{name}[/versions/{version}]/stats, /v2/repository/index")})
+        "/v2/health/ready, /v2/models/{model}[/versions/{version}], "
+        "/v2/models/{model}[/versions/{version}]/config, "
+        "/v2/models/{model}[/versions/{version}]/infer, "
+        "/v2/models/{model}[/versions/{version}]/ready, "
+        "/v2/models/{model}[/versions/{version}]/stats, /v2/repository/index")})
 
 
 @pytest.mark.parametrize("literal, shown", [

@@ -301,18 +301,18 @@ def exercised(server):
     for m in ("quantized", "forest"):
         for v in ("", f"/versions/{version}", "/versions/x"):
             base = f"/v2/models/{m}{v}"
-            template = "/v2/models/{name}" + ("/versions/{version}" if v else "")
+            template = "/v2/models/{model}" + ("/versions/{version}" if v else "")
             requests += [(template, "GET", base, None, {}),
                          (template + "/ready", "GET", base + "/ready", None, {}),
                          (template + "/config", "GET", base + "/config", None, {}),
                          (template + "/stats", "GET", base + "/stats", None, {}),
                          (template + "/infer", "POST", base + "/infer", infer_body(), {})]
     requests += [
-        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", {"inputs": []}, {}),
-        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", "{", {}),
-        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", "x",
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", {"inputs": []}, {}),
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", "{", {}),
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", "x",
          {"Content-Type": "text/plain"}),
-        ("/v2/models/{name}/infer", "POST", "/v2/models/float/infer", *binary_request(
+        ("/v2/models/{model}/infer", "POST", "/v2/models/float/infer", *binary_request(
             ROWS, "FP64", outputs=False)),
         ("/invocations", "POST", "/invocations", {"instances": ROWS.tolist()}, {}),
         ("/invocations", "POST", "/invocations", csv, {"Content-Type": "text/csv"}),
@@ -324,16 +324,16 @@ def exercised(server):
                                                         "Accept": "image/png"}),
         ("/invocations", "POST", "/invocations", {"rows": 1}, {}),
         ("/invocations", "POST", "/invocations", "x", {"Content-Type": "text/plain"}),
-        ("/v1/models/{name}", "GET", "/v1/models/float", None, {}),
-        ("/v1/models/{name}", "GET", "/v1/models/forest", None, {}),
-        ("/v1/models/{name}:predict", "POST", "/v1/models/float:predict",
+        ("/v1/models/{model}", "GET", "/v1/models/float", None, {}),
+        ("/v1/models/{model}", "GET", "/v1/models/forest", None, {}),
+        ("/v1/models/{model}:predict", "POST", "/v1/models/float:predict",
          {"instances": ROWS.tolist()}, {}),
-        ("/v1/models/{name}:predict", "POST", "/v1/models/float:predict", {"rows": 1}, {}),
-        ("/v1/models/{name}:predict", "POST", "/v1/models/forest:predict", {"instances": []}, {}),
-        ("/v2/models/{name}/config", "GET", "/v2/models/quantized/config", None, {}),
-        ("/v2/models/{name}/config", "GET", "/v2/models/forest/config", None, {}),
-        ("/v2/models/{name}/stats", "GET", "/v2/models/quantized/stats", None, {}),
-        ("/v2/models/{name}/stats", "GET", "/v2/models/forest/stats", None, {}),
+        ("/v1/models/{model}:predict", "POST", "/v1/models/float:predict", {"rows": 1}, {}),
+        ("/v1/models/{model}:predict", "POST", "/v1/models/forest:predict", {"instances": []}, {}),
+        ("/v2/models/{model}/config", "GET", "/v2/models/quantized/config", None, {}),
+        ("/v2/models/{model}/config", "GET", "/v2/models/forest/config", None, {}),
+        ("/v2/models/{model}/stats", "GET", "/v2/models/quantized/stats", None, {}),
+        ("/v2/models/{model}/stats", "GET", "/v2/models/forest/stats", None, {}),
         ("/v2/repository/index", "POST", "/v2/repository/index", {}, {}),
     ]
     answers = []

@@ -248,7 +248,7 @@ def test_a_request_id_cannot_forge_a_log_line(built):
                                      "1, got '-1'"),
     (["--body-timeout", "nan"], {}, "argument --body-timeout: expected seconds, above 0 and "
                                     "at most 86400, got 'nan' (see --help)"),
-    # a name is a segment of the paths it is served on: /v1/models/{name}:predict
+    # a name is a segment of the paths it is served on: /v1/models/{model}:predict
     (["--model", "v1:predict=m.npz"], {}, "--model: a model's name is 1 to 64 letters, "
                                           "digits, '.', '_' or '-', from a letter or digit (it "
                                           "is a segment of the paths it is served on), got "

@@ -37,7 +37,7 @@ def with_echo(folder):
     text = routes.read_text()
     assert "    routes = [\n" in text and "from .oip import triton\n" in text
     text = text.replace("from .oip import triton\n", "from .oip import triton\nfrom . import echo\n")
-    text = text.replace("    routes = [\n", '    routes = [\n        ("GET", "/echo/{name}", '
+    text = text.replace("    routes = [\n", '    routes = [\n        ("GET", "/echo/{model}", '
                                               '"echo", echo, echo.Echo(served).features),\n')
     routes.write_text(text)
     return folder
@@ -56,8 +56,8 @@ def test_a_protocol_is_its_module_and_its_lines_in_the_route_table(tmp_path, bui
             "no such path '/nowhere'; expected /echo/..., /v2/..., /invocations, /v1/..., /, "
             "/ping, /health, /version, /metrics, /openapi.json")})
         assert call(server, "GET", "/echo/x/y")[:2] == (404, {"error": (
-            "no such path '/echo/x/y'; expected /echo/{name}")})
-        operation = call(server, "GET", "/openapi.json")[1]["paths"]["/echo/{name}"]["get"]
+            "no such path '/echo/x/y'; expected /echo/{model}")})
+        operation = call(server, "GET", "/openapi.json")[1]["paths"]["/echo/{model}"]["get"]
         assert operation["summary"] == "A model's features"
         assert operation["parameters"][0]["schema"]["enum"] == ["float", "quantized"]
         assert sorted(operation["responses"]) == ["200", "404"]

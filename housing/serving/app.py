@@ -81,10 +81,9 @@ class App:
         self.flush_at_turn_end()
         name = route.name if route else "none"
         if self.metrics:
-            label = route.protocol.NAME if route else ""
-            model = request.params.get("name")
-            self.metrics.done(name, label, model if model in self.served.models else "", response.status, seconds,
-                              response.rows, response.outside, route and route.predicts)
+            self.metrics.done(name, route.protocol.NAME if route else "", self.addressed(request),
+                              response.status, seconds, response.rows, response.outside,
+                              route and route.predicts)
         if route and route.handler.description.probe and response.status < 400:
             return  # probes are logged only when they fail
         client = (scope.get("client") or ("-",))[0]
@@ -149,6 +148,12 @@ class App:
         under = sorted({r.template for r in self.routes if prefix and r.template.startswith(prefix)})
         return ", ".join(under or families(self.routes))
 
+    def addressed(self, request):
+        """The name of the model a request's route addresses, if one is served by that
+        name, else "": a metric's labels never take what a client made up."""
+        name = request.params.get("model")
+        return name if name in self.served.models else ""
+
     def flush_at_turn_end(self):
         """Schedule flush once a turn of the event loop, at its end."""
         if not self.flush_due:
@@ -175,8 +180,9 @@ def families(routes):
 def refusal(route, status, error, headers=()):
     """The Response of a refused request, in the body its route's protocol uses (its own
     ``error_body``, or ``protocol``'s)."""
-    error_body = getattr(route.protocol, "error_body", protocol.error_body) if route else (
-        protocol.error_body)
+    error_body = protocol.error_body
+    if route:
+        error_body = getattr(route.protocol, "error_body", error_body)
     return Response(error_body(str(error), status), status=status, headers=list(headers))
 
 

@@ -6,10 +6,10 @@ its lines here: nothing else in the server changes. Its routes are then served, 
 in the metrics under their names and its ``NAME``, listed in the 404 texts and described
 in /openapi.json.
 
-A template is a path as people write it: ``{name}`` is one segment, up to the next "/"
+A template is a path as people write it: ``{model}`` is one segment, up to the next "/"
 or ":" (which begins a custom method, ``:predict``, as in Google's API design guide), and
 ``[...]`` an optional part. Its
-parameters, and a route's defaults, are ``request.params``: ``name`` names the model a
+parameters, and a route's defaults, are ``request.params``: ``model`` names the model a
 route addresses (what the metrics count it under), ``version`` its version.
 """
 import re
@@ -18,8 +18,8 @@ from typing import Callable, NamedTuple
 from . import kserve_v1, oip, openapi, ops, scoring
 from .oip import triton
 
-MODEL = "/v2/models/{name}[/versions/{version}]"
-V1_MODEL = "/v1/models/{name}"
+MODEL = "/v2/models/{model}[/versions/{version}]"
+V1_MODEL = "/v1/models/{model}"
 PREDICTS = True  # the route runs a model: counted in Triton's statistics
 
 
@@ -45,7 +45,7 @@ def table(served, metrics):
     routes = [
         ("POST", MODEL + "/infer", "infer", oip, inference.infer, PREDICTS),
         ("POST", "/invocations", "invocations", scoring, scorer.invocations, PREDICTS,
-         {"name": served.default}),
+         {"model": served.default}),
         ("POST", V1_MODEL + ":predict", "predict", kserve_v1, v1.predict, PREDICTS),
         ("GET", "/v2/health/live", "health", oip, inference.live),
         ("GET", "/v2/health/ready", "health", oip, inference.ready),
@@ -66,7 +66,7 @@ def table(served, metrics):
         ("GET", "/v2/docs/dataplane.json", "openapi", oip, operations.openapi),
     ]
     compiled = [Route(method, path, compile_path(path), *rest) for method, path, *rest in routes]
-    values = {"name": list(served.models), "version": sorted(set(served.versions.values()))}
+    values = {"model": list(served.models), "version": sorted(set(served.versions.values()))}
     operations.describe(openapi.document(compiled, values))
     return compiled
 

@@ -57,7 +57,7 @@ class Served:
     def get(self, request):
         """(name, model) of a model route's ``name`` and ``version``; 404 for a model or
         version not served here."""
-        name = request.params["name"]
+        name = request.params["model"]
         version = request.params.get("version")
         if name not in self.models:
             raise HTTPError(404, f"no model named {name[:64]!r}; expected one of "
