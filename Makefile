@@ -48,7 +48,7 @@ $(PARAMS)/%: FORCE
 FORCE:
 
 .PHONY: help all data train quantize report report-check test clean docker docker-run \
-        serve docker-serve sql mlflow publish FORCE
+        serve docker-serve sql mlflow publish track track-env FORCE
 
 # the variables a target's help line may name, shown by their values
 HELP_VARIABLES = FIGURE EXPORT METRICS SQL MLFLOW
@@ -76,8 +76,21 @@ report-check: $(METRICS) ## fail if the README's tables or figure differ from me
 $(ENV_STAMP): requirements.txt pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -c requirements.txt \
-	  -r requirements.txt -e '.[train,sql]'
+	  -e '.[train,sql]' pytest hypothesis
 	touch $@
+
+# the package with MLflow (the track extra), apart: make all never needs it
+TRACK_VENV := .venv-track
+TRACK_STAMP := $(TRACK_VENV)/.requirements
+$(TRACK_STAMP): requirements.txt pyproject.toml
+	python3 -m venv $(TRACK_VENV)
+	$(TRACK_VENV)/bin/pip install --disable-pip-version-check -q -c requirements.txt -e '.[track]'
+	touch $@
+
+track-env: $(TRACK_STAMP) ## install MLflow, for make track and its tests, into .venv-track
+
+track: $(METRICS) $(TRACK_STAMP) ## record the models as an MLflow run; the gate promotes them to champion if no worse (mlruns.db, or MLFLOW_TRACKING_URI)
+	$(TRACK_VENV)/bin/python -m housing track --data $(SPLIT) --float $(FLOAT) --quantized $(QUANT) --metrics $(METRICS)
 
 $(SPLIT): housing/data.py $(COMMON) $(PARAMS)/SEED $(PARAMS)/TEST_SIZE $(ENV_STAMP)
 	$(PY) -m housing data --seed $(SEED) --test-size $(TEST_SIZE) --out $@

@@ -20,6 +20,8 @@ STAGES = {
     "mlflow": "an MLflow model folder of a model (python_function flavor)",
     "sql": "the model as one SQL query, for SQLite, DuckDB, Spark, PostgreSQL, BigQuery, ...",
     "demo": "both models on the bundled sample rows, beside the truth",
+    "track": "log the models as an MLflow run; promote them if the gate passes (MLflow)",
+    "promote": "move the champion to another registered version: a rollback (MLflow)",
 }
 # a stage's module, where it is not housing.<stage>
 MODULES = {"serve": "housing.serving.server"}

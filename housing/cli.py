@@ -150,11 +150,17 @@ def atomic_write(path, data: bytes):
 
 def scikit_learn(module, prog):
     """scikit-learn's ``module``, imported; one line naming the extra when it is missing."""
+    return requires(module, prog, "scikit-learn", "train")
+
+
+def requires(module, prog, package, extra):
+    """``module`` of an optional ``package``, imported; when it is missing, one line naming
+    the extra that installs it."""
     try:
         return importlib.import_module(module)
     except ModuleNotFoundError:
-        raise UserError(f"{prog} needs scikit-learn, which the train extra installs: pip "
-                        f"install 'housing[train]'") from None
+        raise UserError(f"{prog} needs {package}, which the {extra} extra installs: pip "
+                        f"install 'housing[{extra}]'") from None
 
 
 def how_to_build():

@@ -73,7 +73,7 @@ def terminal(command, cwd, env, seconds=60):
 
 def copy_repo(dest):
     """What the pipeline needs of the repo, copied with mtimes kept (so make sees nothing
-    newer than it is) and the venv linked rather than rebuilt."""
+    newer than it is) and the venvs linked rather than rebuilt."""
     for name in ("housing", ".github", "tests/tools", "deploy/edge"):
         shutil.copytree(ROOT / name, dest / name, copy_function=shutil.copy2,
                         ignore=shutil.ignore_patterns("__pycache__"))
@@ -81,6 +81,8 @@ def copy_repo(dest):
                  ".dockerignore", "tests/dev.mk"):
         shutil.copy2(ROOT / name, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
+    if (ROOT / ".venv-track").exists():  # make track's environment, when it was made
+        (dest / ".venv-track").symlink_to(ROOT / ".venv-track")
     return dest
 
 

@@ -16,13 +16,14 @@ from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
                             SPLIT)
 
 
+STAGES = "data, train, quantize, report, predict, info, serve, export, mlflow, sql, demo, track, promote"
+
+
 @pytest.mark.parametrize("argv, status, message", [
-    ([], 2, "housing: error: expected a stage (data, train, quantize, report, predict, "
-            "info, serve, export, mlflow, sql, demo), got nothing; see python -m housing "
-            "--help\n"),
-    (["fit"], 2, "housing: error: expected a stage (data, train, quantize, report, predict, "
-                 "info, serve, export, mlflow, sql, demo), got 'fit'; see python -m housing "
-                 "--help\n"),
+    ([], 2, f"housing: error: expected a stage ({STAGES}), got nothing; see python -m housing "
+            f"--help\n"),
+    (["fit"], 2, f"housing: error: expected a stage ({STAGES}), got 'fit'; see python -m "
+                 f"housing --help\n"),
     (["--help"], 0, ""),
 ])
 def test_dispatch(capsys, argv, status, message):

@@ -14,6 +14,7 @@ import pytest
 from housing import store
 from housing.cli import UserError
 from housing.config import FORMAT_VERSION, METHODS
+from repo import ROOT
 from housing.model import RANGES
 
 
@@ -193,7 +194,8 @@ CASES = {
 def test_a_fifo_is_refused_not_waited_on(tmp_path):
     os.mkfifo(tmp_path / "model.npz")  # nothing writes it: a read would wait for ever
     run = subprocess.run([sys.executable, "-m", "housing", "predict", "--model", "model.npz"],
-                         cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True,
+                         cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                         stdin=subprocess.DEVNULL, capture_output=True,
                          text=True, timeout=30)  # a bound on hanging, not a speed figure
     assert (run.returncode, run.stdout, run.stderr) == (
         2, "", "housing predict: error: model.npz: not a regular file; expected a model\n")
