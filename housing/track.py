@@ -22,6 +22,7 @@ import hashlib
 import logging
 import os
 import platform
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
+from typing import NamedTuple
 
 from . import __version__, gate, store
 from . import mlflow as mlflow_model
@@ -170,6 +172,40 @@ def fetch(version, folder):
                         f"sha256 is {digest[:12]}..., not the {version.tags.get('sha256', '?')[:12]}"
                         f"... it was registered with; refusing it")
     return path
+
+
+MODEL_URI = re.compile(r"models:/([A-Za-z0-9._-]+)(?:@([A-Za-z0-9_-]+)|/([0-9]+))")
+
+
+class Registered(NamedTuple):
+    """A registered version's model, fetched and checked: the Model, and its version."""
+    model: object
+    version: object
+
+
+def load_registered(uri, prog):
+    """The Registered of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``: its file
+    downloaded, checked against the sha256 it was registered with, and loaded."""
+    match = MODEL_URI.fullmatch(uri)
+    if not match:
+        raise UserError(f"{uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION, as "
+                        f"models:/{registered_name('quantized')}@{ALIAS}")
+    name, alias, number = match.groups()
+    client, _ = connect(prog)
+    if not client.search_registered_models(filter_string=f"name = '{name}'"):
+        raise UserError(f"{uri}: no registered model {name!r} in {store_name()}")
+    if alias is not None:
+        number = client.get_registered_model(name).aliases.get(alias)
+        if number is None:
+            raise UserError(f"{uri}: {name} has no version with the alias {alias!r} in "
+                            f"{store_name()}")
+    numbers = {int(v.version) for v in client.search_model_versions(f"name = '{name}'")}
+    if int(number) not in numbers:
+        raise UserError(f"{uri}: {name} has no version {number}; it has "
+                        f"{', '.join(map(str, sorted(numbers)))}")
+    version = client.get_model_version(name, str(number))
+    with tempfile.TemporaryDirectory() as folder:
+        return Registered(store.load_model(fetch(version, folder)), version)
 
 
 def versions_of_run(client, run_id):

@@ -22,6 +22,7 @@ from housing.results import load_metrics
 
 from helpers import synthetic, write_split
 from repo import free_port, plain_env, wait_answering
+from serving import call, stop
 
 TRACK = ROOT / ".venv-track" / "bin" / "python"  # the package with its track extra
 HAS_MLFLOW = TRACK.exists() and subprocess.run(
@@ -132,6 +133,36 @@ def test_the_code_is_the_commit_of_the_folder_and_whether_it_changed(tmp_path):
     assert track.code_identity(tmp_path) == {"git_commit": commit, "git_dirty": "True"}
 
 
+def load_split_rows(paths, rows=20):
+    return store.load_split(paths["data"]).arrays["X_test"][:rows]
+
+
+def predicted(model_path, X):
+    """What housing predict prints for the rows X, as floats."""
+    text = "MedInc,HouseAge,AveRooms,AveBedrms,Population,AveOccup,Latitude,Longitude\n" + "".join(
+        ",".join(map(repr, row)) + "\n" for row in X.tolist())
+    run = subprocess.run([sys.executable, "-m", "housing", "predict", "--model", str(model_path)],
+                         input=text, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    return [float(line) for line in run.stdout.split()]
+
+
+def serve_champion(folder):
+    """housing serve of the registry's champion, from .venv-track in ``folder`` (the
+    store's home): (address, process)."""
+    port = free_port()
+    log = folder / "serve.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([TRACK, "-m", "housing", "serve", "--port", str(port),
+                                 "--workers", "1", "--model",
+                                 "quantized=models:/housing-quantized@champion", "--default",
+                                 "quantized"], cwd=folder, env=plain_env(), stdout=out,
+                                stderr=subprocess.STDOUT)
+    proc.out = proc.err = open(log)
+    wait_answering(f"http://127.0.0.1:{port}/v2/health/ready", proc, log, seconds=60)
+    return (f"127.0.0.1:{port}", proc)
+
+
 STATE = """
 import json, sys
 from mlflow.tracking import MlflowClient
@@ -238,6 +269,20 @@ def test_runs_the_champion_the_gate_and_a_rollback_in_mlflow_s_store(pipelines, 
     assert housing(tmp_path, "promote", "--version", "9", "--reason", "x").stderr == (
         "housing promote: error: housing-quantized has no version 9; it has 1, 2\n")
 
+    # the champion served from the registry answers as housing predict does on its file
+    X = load_split_rows(base)
+    served = serve_champion(tmp_path)
+    try:
+        status, metadata, _ = call(served, "GET", "/v2/models/quantized")
+        assert metadata["parameters"]["registry"] == {"name": "housing-quantized", "version": "1"}
+        assert metadata["versions"] == [models["quantized"].version]
+        status, answer, _ = call(served, "POST", "/v2/models/quantized/infer",
+                                 {"inputs": [{"name": "features", "shape": list(X.shape),
+                                              "datatype": "FP64", "data": X.tolist()}]})
+    finally:
+        stop(served[1])
+    assert answer["outputs"][0]["data"] == predicted(base["quantized"], X)
+
     # a champion whose file changed in the store since it was registered is refused
     source = recorded["quantized"]["versions"]["1"]["source"]
     stored = Path(source.removeprefix("file://")) / "model.npz"
@@ -248,6 +293,10 @@ def test_runs_the_champion_the_gate_and_a_rollback_in_mlflow_s_store(pipelines, 
                         r"file's sha256 is [0-9a-f]{12}\.\.\., not the [0-9a-f]{12}\.\.\. it "
                         r"was registered with; refusing it\n", tampered.stderr)
     assert state(tmp_path)["quantized"]["champion"] == 1
+    refused = housing(tmp_path, "serve", "--model", "quantized=models:/housing-quantized/1",
+                      "--default", "quantized")
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        "housing serve: error: housing-quantized version 1: the downloaded file's sha256 is ")
 
 
 def test_track_without_mlflow_names_the_extra(pipelines, tmp_path):

@@ -26,10 +26,11 @@ class Served:
     strict : refuse rows with a feature outside the training range
     """
 
-    def __init__(self, models, default, strict=False):
+    def __init__(self, models, default, strict=False, registered=None):
         self.models = models
         self.default = default
         self.strict = strict
+        self.registered = registered or {}  # name -> {"name", "version"} in MLflow's registry
 
     @property
     def versions(self):
@@ -38,8 +39,11 @@ class Served:
 
     @classmethod
     def load(cls, specs, default, strict=False):
-        """From "name=path" strings, each file checked as the CLI checks it."""
+        """From "name=path" strings, each file checked as the CLI checks it; a path of
+        ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION`` is a version in MLflow's
+        registry (the track extra), fetched and checked against its sha256."""
         models = {}
+        registered = {}
         for spec in specs:
             name, sep, path = spec.partition("=")
             if not sep or not name:
@@ -48,11 +52,18 @@ class Served:
                 raise UserError(f"--model: a model's name is 1 to 64 letters, digits, '.', "
                                 f"'_' or '-', from a letter or digit (it is a segment of "
                                 f"the paths it is served on), got {name[:64]!r}")
-            models[name] = store.load_model(path)
+            if path.startswith("models:/"):
+                from .. import track
+                fetched = track.load_registered(path, "housing serve")
+                models[name] = fetched.model
+                registered[name] = {"name": fetched.version.name,
+                                    "version": str(fetched.version.version)}
+            else:
+                models[name] = store.load_model(path)
         if default not in models:
             raise UserError(f"--default: no model named {default!r}; expected one of "
                             f"{', '.join(models)}")
-        return cls(models, default, strict)
+        return cls(models, default, strict, registered)
 
     def get(self, request):
         """(name, model) of a model route's ``name`` and ``version``; 404 for a model or

@@ -97,7 +97,9 @@ class Gunicorn(BaseApplication):
 
 def described(served):
     """The models of a Served with their versions, for a log line."""
-    return ", ".join(f"{k} (version {v})" for k, v in served.versions.items())
+    return ", ".join(f"{k} (version {v}" + (
+        f", {served.registered[k]['name']} version {served.registered[k]['version']}"
+        if k in served.registered else "") + ")" for k, v in served.versions.items())
 
 
 def check_port(host, port_):

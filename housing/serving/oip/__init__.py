@@ -101,6 +101,8 @@ class OpenInference:
                   "units": "$100,000", "housing_version": __version__}
         if model.kind == "quantized":
             params.update(method=model.method, bits=model.bits)
+        if name in self.served.registered:
+            params["registry"] = self.served.registered[name]
         return Response({"name": name, "versions": [model.version], "platform": PLATFORM,
                          "inputs": [{"name": tensors.INPUT, "datatype": "FP64",
                                      "shape": [-1, len(model.features)]}],
