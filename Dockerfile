@@ -21,10 +21,13 @@ RUN pip install --no-cache-dir --disable-pip-version-check -c /src/requirements.
       -depth -type d -name tests -exec rm -rf {} +
 
 # Laid out like the repo, so the paths in metrics.json work as they are; the `housing`
-# command and python -m housing find artifacts/ in the folder they run in.
+# command and python -m housing find artifacts/ in the folder they run in. The models and
+# metrics are the pipeline's, or (make docker MODEL=models:/...) a registered version's run's.
 WORKDIR /app
-COPY artifacts/models/ artifacts/models/
-COPY artifacts/metrics.json artifacts/sample.csv artifacts/
+ARG ARTIFACTS=artifacts
+COPY ${ARTIFACTS}/models/ artifacts/models/
+COPY ${ARTIFACTS}/metrics.json artifacts/
+COPY artifacts/sample.csv artifacts/
 
 USER 10001:10001
 EXPOSE 8080

@@ -19,6 +19,9 @@ EDGE_IMAGE ?= housing-edge:latest
 # empty: the Dockerfile's own default, the official python slim image. Once given, it is
 # remembered (in $(A)/params/BASE_IMAGE) for later docker targets; BASE_IMAGE= resets it.
 BASE_IMAGE ?= $(shell cat artifacts/params/BASE_IMAGE 2>/dev/null)
+# empty: the image bakes the pipeline's models; models:/housing-quantized@champion (or
+# /VERSION): the run of that version in MLflow's registry, fetched and checked (make track)
+MODEL ?=
 
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -110,7 +113,7 @@ $(METRICS): $(SPLIT) $(FLOAT) $(QUANT) housing/report.py $(COMMON)
 test: $(ENV_STAMP) ## run the test suite (offline; it needs gcc, and the data set's cache for the README's examples)
 	$(PY) -m pytest -q -rs  # -rs: every skipped test says why
 
-docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE)
+docker: $(IMAGE_ID) ## build the numpy-only inference image (IMAGE, BASE_IMAGE; MODEL=models:/housing-quantized@champion bakes the registry's)
 
 # OCI labels: what the image is, from which commit, when it was built
 VERSION = $(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' housing/__init__.py)
@@ -119,9 +122,18 @@ LABELS = $(foreach l,title=housing version=$(VERSION) \
   source=$(shell git config --get remote.origin.url 2>/dev/null || echo unknown) \
   created=$(shell date -u +%Y-%m-%dT%H:%M:%SZ),--label org.opencontainers.image.$(l))
 
+# what the image bakes: the pipeline's models and metrics, or a registered version's run's
+REGISTERED := $(A)/registered
+BAKED := $(if $(MODEL),$(REGISTERED),$(A))
+
+$(REGISTERED)/metrics.json: $(PARAMS)/MODEL $(TRACK_STAMP)
+	$(TRACK_VENV)/bin/python -m housing fetch $(MODEL) --out $(REGISTERED)
+
 $(IMAGE_ID): Dockerfile .dockerignore requirements.txt pyproject.toml $(wildcard housing/*.py housing/*/*.py) \
-             $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE
-	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) $(LABELS) \
+             $(FLOAT) $(QUANT) $(SAMPLE) $(METRICS) $(if $(MODEL),$(REGISTERED)/metrics.json) \
+             $(PARAMS)/IMAGE $(PARAMS)/BASE_IMAGE $(PARAMS)/MODEL
+	docker build $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
+	  $(if $(MODEL),--build-arg ARTIFACTS=$(REGISTERED)) $(LABELS) \
 	  --iidfile $(SCRATCH)/image.id -t $(IMAGE) .
 	mv $(SCRATCH)/image.id $@
 	@base=$$(docker image inspect -f '{{.Size}}' $(or $(BASE_IMAGE),$(DEFAULT_BASE)) 2>/dev/null || echo 0); \

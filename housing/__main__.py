@@ -22,6 +22,7 @@ STAGES = {
     "demo": "both models on the bundled sample rows, beside the truth",
     "track": "log the models as an MLflow run; promote them if the gate passes (MLflow)",
     "promote": "move the champion to another registered version: a rollback (MLflow)",
+    "fetch": "a registered version's model files and metrics, checked, for an image (MLflow)",
 }
 # a stage's module, where it is not housing.<stage>
 MODULES = {"serve": "housing.serving.server"}

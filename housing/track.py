@@ -95,8 +95,15 @@ def installed(package):
         return "not installed"
 
 
+class Record(NamedTuple):
+    """What a run records besides its artifacts, each by name."""
+    params: dict
+    metrics: dict
+    tags: dict
+
+
 def run_record(models, split, metrics):
-    """(params, metrics, tags) of a run of these models."""
+    """The Record of a run of these models."""
     quantized = models["quantized"].quantization
     lineage = split.lineage
     params = {"seed": lineage.seed, "test_size": lineage.test_size, "bits": quantized.bits,
@@ -114,7 +121,7 @@ def run_record(models, split, metrics):
                 scikit_learn_version=installed("scikit-learn"),
                 float_sha256=models["float"].sha256,
                 quantized_sha256=models["quantized"].sha256)
-    return params, scores, tags
+    return Record(params, scores, tags)
 
 
 def find_run(client, experiment, models):
@@ -133,13 +140,14 @@ def run_name(models, split):
 def log_run(client, experiment, paths, models, split, metrics):
     """A new run of the models, with its artifacts; its id."""
     from mlflow.entities import Metric, Param, RunTag
-    params, scores, tags = run_record(models, split, metrics)
+    record = run_record(models, split, metrics)
     run = client.create_run(experiment, run_name=run_name(models, split))
     run_id = run.info.run_id
     now = int(time.time() * 1000)
-    client.log_batch(run_id, metrics=[Metric(k, float(v), now, 0) for k, v in scores.items()],
-                     params=[Param(k, str(v)) for k, v in params.items()],
-                     tags=[RunTag(k, v) for k, v in tags.items()])
+    client.log_batch(run_id,
+                     metrics=[Metric(k, float(v), now, 0) for k, v in record.metrics.items()],
+                     params=[Param(k, str(v)) for k, v in record.params.items()],
+                     tags=[RunTag(k, v) for k, v in record.tags.items()])
     for kind in KINDS:
         client.log_artifact(run_id, paths[kind], "models")
     client.log_artifact(run_id, paths["metrics"])
@@ -186,6 +194,14 @@ class Registered(NamedTuple):
 def load_registered(uri, prog):
     """The Registered of ``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``: its file
     downloaded, checked against the sha256 it was registered with, and loaded."""
+    client, version = resolve(uri, prog)
+    with tempfile.TemporaryDirectory() as folder:
+        return Registered(store.load_model(fetch(version, folder)), version)
+
+
+def resolve(uri, prog):
+    """(a client, the model version) that ``models:/NAME@ALIAS`` or
+    ``models:/NAME/VERSION`` names."""
     match = MODEL_URI.fullmatch(uri)
     if not match:
         raise UserError(f"{uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION, as "
@@ -203,9 +219,7 @@ def load_registered(uri, prog):
     if int(number) not in numbers:
         raise UserError(f"{uri}: {name} has no version {number}; it has "
                         f"{', '.join(map(str, sorted(numbers)))}")
-    version = client.get_model_version(name, str(number))
-    with tempfile.TemporaryDirectory() as folder:
-        return Registered(store.load_model(fetch(version, folder)), version)
+    return client, client.get_model_version(name, str(number))
 
 
 def versions_of_run(client, run_id):

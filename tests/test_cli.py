@@ -16,7 +16,8 @@ from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
                             SPLIT)
 
 
-STAGES = "data, train, quantize, report, predict, info, serve, export, mlflow, sql, demo, track, promote"
+STAGES = ("data, train, quantize, report, predict, info, serve, export, mlflow, sql, demo, "
+          "track, promote, fetch")
 
 
 @pytest.mark.parametrize("argv, status, message", [

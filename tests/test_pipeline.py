@@ -192,6 +192,16 @@ def test_sigkill_at_any_moment_leaves_artifacts_absent_or_complete(sandbox, dela
     np.testing.assert_equal(after["quantized"]["bits"], 3)
 
 
+def test_an_image_bakes_a_registered_version_s_run_when_asked(sandbox):
+    run = " ".join(make(sandbox, "-n", "docker", "MODEL=models:/housing-quantized@champion",
+                        "BASE_IMAGE=").stdout.replace("\\\n", " ").split())
+    assert (".venv-track/bin/python -m housing fetch models:/housing-quantized@champion "
+            "--out artifacts/registered") in run
+    assert "docker build --build-arg ARTIFACTS=artifacts/registered " in run
+    plain = " ".join(make(sandbox, "-n", "docker", "MODEL=", "BASE_IMAGE=").stdout.split())
+    assert "housing fetch" not in plain and "ARTIFACTS=" not in plain
+
+
 def test_a_base_image_given_once_is_used_by_later_docker_targets(sandbox):
     (sandbox / "artifacts" / "params" / "BASE_IMAGE").write_text("mirror.example/python:3.11\n")
     run = " ".join(make(sandbox, "-n", "docker-run").stdout.replace("\\\n", " ").split())

@@ -283,6 +283,14 @@ def test_runs_the_champion_the_gate_and_a_rollback_in_mlflow_s_store(pipelines, 
         stop(served[1])
     assert answer["outputs"][0]["data"] == predicted(base["quantized"], X)
 
+    # what make docker MODEL=... bakes: the champion's run, each file as it recorded it
+    fetched = housing(tmp_path, "fetch", "models:/housing-quantized@champion", "--out", "baked")
+    assert fetched.returncode == 0, fetched.stderr
+    for name, original in (("models/float.npz", base["float"]),
+                           ("models/quantized.npz", base["quantized"]),
+                           ("metrics.json", base["metrics"])):
+        assert (tmp_path / "baked" / name).read_bytes() == Path(original).read_bytes()
+
     # a champion whose file changed in the store since it was registered is refused
     source = recorded["quantized"]["versions"]["1"]["source"]
     stored = Path(source.removeprefix("file://")) / "model.npz"
@@ -293,6 +301,13 @@ def test_runs_the_champion_the_gate_and_a_rollback_in_mlflow_s_store(pipelines, 
                         r"file's sha256 is [0-9a-f]{12}\.\.\., not the [0-9a-f]{12}\.\.\. it "
                         r"was registered with; refusing it\n", tampered.stderr)
     assert state(tmp_path)["quantized"]["champion"] == 1
+    run_file = Path(source.removeprefix("file://")).parent.parent / "models" / "quantized.npz"
+    run_file.write_bytes(Path(pipelines["two bits"]["quantized"]).read_bytes())
+    refused = housing(tmp_path, "fetch", "models:/housing-quantized/1", "--out", "baked")
+    assert refused.returncode == 2 and re.fullmatch(
+        r"housing fetch: error: models:/housing-quantized/1: the run's quantized model file "
+        r"has sha256 [0-9a-f]{12}\.\.\., not the [0-9a-f]{12}\.\.\. it recorded; refusing "
+        r"it\n", refused.stderr)
     refused = housing(tmp_path, "serve", "--model", "quantized=models:/housing-quantized/1",
                       "--default", "quantized")
     assert refused.returncode == 2 and refused.stderr.startswith(
