@@ -147,7 +147,7 @@ def predicted(model_path, X):
     return [float(line) for line in run.stdout.split()]
 
 
-def serve_champion(folder):
+def serve_champion(folder, uri=None):
     """housing serve of the registry's champion, from .venv-track in ``folder`` (the
     store's home): (address, process)."""
     port = free_port()
@@ -156,7 +156,7 @@ def serve_champion(folder):
         proc = subprocess.Popen([TRACK, "-m", "housing", "serve", "--port", str(port),
                                  "--workers", "1", "--model",
                                  "quantized=models:/housing-quantized@champion", "--default",
-                                 "quantized"], cwd=folder, env=plain_env(), stdout=out,
+                                 "quantized"], cwd=folder, env=environment(uri), stdout=out,
                                 stderr=subprocess.STDOUT)
     proc.out = proc.err = open(log)
     wait_answering(f"http://127.0.0.1:{port}/v2/health/ready", proc, log, seconds=60)
@@ -177,30 +177,36 @@ state = {"runs": {r.info.run_id: {"gate": r.data.tags.get("gate"), "params": r.d
 for kind in ("float", "quantized"):
     name = "housing-" + kind
     versions = client.search_model_versions(f"name = '{name}'")
-    state[kind] = {"champion": client.get_registered_model(name).aliases.get("champion")
-                   if versions else None,
+    champion = client.get_registered_model(name).aliases.get("champion") if versions else None
+    state[kind] = {"champion": None if champion is None else int(champion),
                    "versions": {str(v.version): {"tags": v.tags, "source": v.source,
                                                  "run_id": v.run_id} for v in versions}}
 print(json.dumps(state))
 """
 
 
-def housing(folder, *argv):
-    """``python -m housing ARGV`` in .venv-track, in ``folder`` (the store's home)."""
+def environment(uri):
+    """This environment with MLFLOW_TRACKING_URI ``uri``, or without it (the project's
+    SQLite store)."""
     env = plain_env()
     env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run([TRACK, "-m", "housing", *argv], cwd=folder, env=env,
+    return dict(env, MLFLOW_TRACKING_URI=uri) if uri else env
+
+
+def housing(folder, *argv, uri=None):
+    """``python -m housing ARGV`` in .venv-track, in ``folder`` (the store's home)."""
+    return subprocess.run([TRACK, "-m", "housing", *argv], cwd=folder, env=environment(uri),
                           capture_output=True, text=True, timeout=300)
 
 
-def track(folder, paths, *extra):
+def track(folder, paths, *extra, uri=None):
     return housing(folder, "track", "--data", str(paths["data"]), "--float",
                    str(paths["float"]), "--quantized", str(paths["quantized"]), "--metrics",
-                   str(paths["metrics"]), *extra)
+                   str(paths["metrics"]), *extra, uri=uri)
 
 
-def state(folder):
-    run = subprocess.run([TRACK, "-c", STATE, f"sqlite:///{folder / 'mlruns.db'}"],
+def state(folder, uri=None):
+    run = subprocess.run([TRACK, "-c", STATE, uri or f"sqlite:///{folder / 'mlruns.db'}"],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
@@ -388,24 +394,48 @@ def tracking_server(postgres, tmp_path):
 
 @needs_mlflow
 def test_a_team_s_tracking_server_on_postgresql(pipelines, tracking_server, tmp_path):
-    env = dict(plain_env(), MLFLOW_TRACKING_URI=tracking_server)
-
-    def at_the_server(paths):
-        return subprocess.run([TRACK, "-m", "housing", "track", "--data", str(paths["data"]),
-                               "--float", str(paths["float"]), "--quantized",
-                               str(paths["quantized"]), "--metrics", str(paths["metrics"])],
-                              cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=300)
-    first = at_the_server(pipelines["base"])
+    uri = tracking_server
+    first = track(tmp_path, pipelines["base"], uri=uri)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[0].endswith(f" -> {tracking_server}")
+    assert first.stdout.splitlines()[0].endswith(f" -> {uri}")
     assert first.stdout.splitlines()[-1] == ("gate: champion -> housing-quantized version 1, "
                                              "housing-float version 1")
-    again = at_the_server(pipelines["base"])
+    again = track(tmp_path, pipelines["base"], uri=uri)
     assert again.stdout.splitlines()[-1] == ("gate: the candidate is the champion "
                                              "(housing-quantized version 1); nothing to change")
-    worse = at_the_server(pipelines["worse"])
+    assert len(state(tmp_path, uri)["runs"]) == 1
+    worse = track(tmp_path, pipelines["worse"], uri=uri)
     assert worse.returncode == 1
     assert worse.stderr.splitlines()[-1].startswith("housing track: refused: the candidate's R² "
                                                     "is ")
+    assert state(tmp_path, uri)["quantized"]["champion"] == 1
+
+    forced = track(tmp_path, pipelines["seed 7"], "--force", "--reason", "new split", uri=uri)
+    assert forced.returncode == 0, forced.stderr
+    back = housing(tmp_path, "promote", "--version", "1", "--reason", "seed 42 serves", uri=uri)
+    assert back.returncode == 0, back.stderr
+    recorded = state(tmp_path, uri)
+    assert recorded["quantized"]["champion"] == recorded["float"]["champion"] == 1
+    assert recorded["quantized"]["versions"]["2"]["tags"]["promoted_how"] == "forced: new split"
+    assert recorded["quantized"]["versions"]["1"]["tags"]["promoted_how"] == (
+        "rollback: seed 42 serves")
+
+    X = load_split_rows(pipelines["base"])
+    served = serve_champion(tmp_path, uri)
+    try:
+        status, answer, _ = call(served, "POST", "/v2/models/quantized/infer",
+                                 {"inputs": [{"name": "features", "shape": list(X.shape),
+                                              "datatype": "FP64", "data": X.tolist()}]})
+    finally:
+        stop(served[1])
+    assert status == 200
+    assert answer["outputs"][0]["data"] == predicted(pipelines["base"]["quantized"], X)
+
+    run_id = recorded["quantized"]["versions"]["1"]["run_id"]
+    stored, = (tmp_path / "served").rglob(f"{run_id}/artifacts/mlflow/quantized/model.npz")
+    stored.write_bytes(Path(pipelines["worse"]["quantized"]).read_bytes())
+    refused = housing(tmp_path, "serve", "--model", "quantized=models:/housing-quantized@champion",
+                      "--default", "quantized", uri=uri)
+    assert refused.returncode == 2 and refused.stderr.startswith(
+        "housing serve: error: housing-quantized version 1: the downloaded file's sha256 is ")
     assert not (tmp_path / "mlruns.db").exists()  # everything went to the server
