@@ -16,6 +16,7 @@ STAGES = {
     "predict": "predict rows (CSV, JSON, JSON Lines) with a float or quantized model",
     "info": "a model card: parameters, training ranges, lineage and test metrics",
     "serve": "serve the models over HTTP (Open Inference Protocol, MLflow scoring)",
+    "drift": "how far rows (a file, the request log) are from the training data, per feature",
     "export": "the quantized model as integer-only C (--c DIR)",
     "mlflow": "an MLflow model folder of a model (python_function flavor)",
     "sql": "the model as one SQL query, for SQLite, DuckDB, Spark, PostgreSQL, BigQuery, ...",

@@ -28,7 +28,7 @@ N_ROWS = 20640
 
 # Version of the .npz layouts written by housing.store; readers refuse any other, and it
 # changes whenever what a file holds does.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # The quantization methods, in the order tables list them (housing.quantize has each).
 METHODS = ("minmax", "bias-corrected", "standardized", "error-compensating")
 

@@ -22,7 +22,7 @@ import numpy as np
 from . import store
 from .cli import Parser, UserError, atomic_write, bounded, command, scikit_learn, write_out
 from .config import FEATURES, N_ROWS, PARAMS, SAMPLE, SPLIT, TARGET
-from .model import Lineage, Ranges
+from .model import BINS, Lineage, Ranges
 
 
 # A silent network (a firewall that accepts and never answers) fails the download within
@@ -101,9 +101,14 @@ def fingerprint(X, y):
 
 def training_ranges(X):
     """What the model knows of each feature, for X of shape (n, n_features): the
-    ``model.Ranges`` of the training split's min, max, and 0.1 % and 99.9 % quantiles."""
+    ``model.Ranges`` of the training split (its min, max, 0.1 % and 99.9 % quantiles, mean,
+    standard deviation and deciles)."""
     q001, q999 = np.quantile(X, [0.001, 0.999], axis=0)
-    return Ranges(X.min(axis=0), X.max(axis=0), q001, q999)
+    # values of the data (inverted_cdf), not interpolations between two: shorter in the
+    # file's JSON, and a bin's edge is a value seen in training
+    deciles = np.quantile(X, np.arange(1, BINS) / BINS, axis=0, method="inverted_cdf")
+    return Ranges(X.min(axis=0), X.max(axis=0), q001, q999, X.mean(axis=0), X.std(axis=0),
+                  deciles)
 
 
 def make_split(X, y, seed, test_size, features=FEATURES):

@@ -18,30 +18,50 @@ from . import integer
 FLOAT_METHOD = "least squares"
 FLOAT_BITS = 64
 VERSION_DIGITS = 12  # of a file's sha256: the version a server, an export and MLflow show
-RANGES = ("min", "max", "q001", "q999")
+PER_FEATURE = ("min", "max", "q001", "q999", "mean", "std")  # what Ranges holds per feature
+BINS = 10  # the bins drift is counted in: the training split's deciles cut it in ten
 
 
 @dataclass(frozen=True, eq=False)
 class Ranges:
-    """The training split's range of each feature: its min, max and 0.1 % and 99.9 %
-    quantiles, each an ndarray of shape (n_features,), float64.
+    """The training split's profile of each feature: its min, max, 0.1 % and 99.9 %
+    quantiles, mean and standard deviation, each an ndarray of shape (n_features,),
+    float64; and its deciles, shape (BINS - 1, n_features), row k the (k + 1)/10 quantile.
 
     ``outside`` is the one test of "outside the training range": predict, the server and
-    the query of ``housing sql`` ask it.
+    the query of ``housing sql`` ask it. ``bins`` is the one cut of a value into the bins
+    drift is counted in: the server's counters and ``housing drift`` use it.
     """
     min: np.ndarray
     max: np.ndarray
     q001: np.ndarray
     q999: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    deciles: np.ndarray
 
     @classmethod
     def of(cls, stored):
         """From the dict of lists a file holds."""
-        return cls(*(np.array(stored[name], dtype=np.float64) for name in RANGES))
+        return cls(*(np.array(stored[name], dtype=np.float64)
+                     for name in PER_FEATURE + ("deciles",)))
 
     def stored(self):
         """The dict of lists a file holds."""
-        return {name: getattr(self, name).tolist() for name in RANGES}
+        return {name: getattr(self, name).tolist() for name in PER_FEATURE + ("deciles",)}
+
+    def bins(self, X):
+        """The bin of each value of X, shape (n, n_features), as integers 0 to BINS - 1:
+        how many of its feature's deciles lie below it (a value equal to a decile is in the
+        bin that decile closes, as Prometheus's ``le`` buckets count)."""
+        return (X[:, None, :] > self.deciles[None]).sum(axis=1)
+
+    def bin_counts(self, X):
+        """How many rows of X, shape (n, n_features), lie in each bin of each feature:
+        shape (n_features, BINS)."""
+        n_features = X.shape[1]
+        flat = self.bins(X) + BINS * np.arange(n_features)
+        return np.bincount(flat.ravel(), minlength=BINS * n_features).reshape(n_features, BINS)
 
     def outside(self, X):
         """Which values of X, shape (n, n_features), lie outside the training range."""

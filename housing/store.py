@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import integer, qparams
-from .model import RANGES, Lineage, Model, Ranges
+from .model import BINS, PER_FEATURE, Lineage, Model, Ranges
 from .cli import UserError, atomic_write, display, how_to_build
 from .config import FORMAT_VERSION
 
@@ -221,16 +221,32 @@ def finite_number(x):
 
 def _check_ranges(where, meta, n):
     ranges = meta.get("ranges")
-    if (not isinstance(ranges, dict) or sorted(ranges) != sorted(RANGES)
-            or not all(isinstance(v, list) and len(v) == n for v in ranges.values())
-            or not all(finite_number(x) for v in ranges.values() for x in v)):
-        raise UserError(f"{where}: 'ranges' should hold {', '.join(RANGES)}, each {n} finite "
-                        f"numbers; rebuild it with {how_to_build()}")
-    for j, (low, high) in enumerate(zip(ranges["min"], ranges["max"])):
-        if low > high:
-            raise UserError(f"{where}: 'ranges' of feature {j + 1}: min {low!r} is above max "
-                            f"{high!r}; rebuild it with {how_to_build()}")
-    return Ranges.of(ranges)
+    rebuild = f"rebuild it with {how_to_build()}"
+    if (not isinstance(ranges, dict) or sorted(ranges) != sorted(PER_FEATURE + ("deciles",))
+            or not all(numbers(ranges[key], n) for key in PER_FEATURE)
+            or not isinstance(ranges["deciles"], list) or len(ranges["deciles"]) != BINS - 1
+            or not all(numbers(row, n) for row in ranges["deciles"])):
+        raise UserError(f"{where}: 'ranges' should hold {', '.join(PER_FEATURE)}, each {n} "
+                        f"finite numbers, and deciles, {BINS - 1} lists of {n}; {rebuild}")
+    profile = Ranges.of(ranges)
+    columns = np.vstack([profile.min, profile.deciles, profile.max])
+    for j in range(n):
+        if profile.min[j] > profile.max[j]:
+            raise UserError(f"{where}: 'ranges' of feature {j + 1}: min {ranges['min'][j]!r} "
+                            f"is above max {ranges['max'][j]!r}; {rebuild}")
+        if (np.diff(columns[:, j]) < 0).any():
+            raise UserError(f"{where}: 'ranges' of feature {j + 1}: the deciles should rise "
+                            f"from min to max; {rebuild}")
+        if profile.std[j] < 0:
+            raise UserError(f"{where}: 'ranges' of feature {j + 1}: std "
+                            f"{ranges['std'][j]!r} is below 0; {rebuild}")
+    return profile
+
+
+def numbers(value, n):
+    """Whether the JSON value ``value`` is a list of ``n`` finite numbers."""
+    return (isinstance(value, list) and len(value) == n
+            and all(finite_number(x) for x in value))
 
 
 # The lineage's fields besides the features and ranges: how each is checked, and what a

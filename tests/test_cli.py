@@ -16,7 +16,7 @@ from housing.config import (FLOAT_MODEL, PARAMS, QUANTIZED_MODEL, ROOT, SAMPLE,
                             SPLIT)
 
 
-STAGES = ("data, train, quantize, report, predict, info, serve, export, mlflow, sql, demo, "
+STAGES = ("data, train, quantize, report, predict, info, serve, drift, export, mlflow, sql, demo, "
           "track, promote, fetch")
 
 

@@ -1,12 +1,15 @@
 """What predict does with rows from any reader: ids, skipped rows, the training range, output."""
 import json
+import math
 
 import numpy as np
+import pytest
 
 from housing import predict as p
 from housing import integer, store
 from housing.readers.chunk import Chunk
 from housing.config import FEATURES
+from housing.model import Ranges
 
 from helpers import ROWS, TRUTH, formula, pandas_csv, run_predict, values
 
@@ -125,6 +128,35 @@ def test_the_training_ranges_are_the_training_rows(built):
     s = np.sort(X, axis=0)
     by_hand = s[int(pos)] + (pos - int(pos)) * (s[int(pos) + 1] - s[int(pos)])
     np.testing.assert_allclose(model.ranges.q001, by_hand, rtol=1e-12)
+    # mean and the population standard deviation, by their definitions in Python floats
+    for j in (0, 4):
+        column = X[:, j].tolist()
+        mean = math.fsum(column) / len(column)
+        assert model.ranges.mean[j] == pytest.approx(mean, rel=1e-12)
+        std = math.sqrt(math.fsum((x - mean) ** 2 for x in column) / len(column))
+        assert model.ranges.std[j] == pytest.approx(std, rel=1e-12)
+
+
+def test_the_deciles_cut_the_training_rows_in_tenths(built):
+    """MedInc, Population, AveOccup and the coordinates have few ties: each of their bins
+    holds a tenth of the training rows, as near as whole rows and ties allow."""
+    X = store.load_split(built["split"]).arrays["X_train"]
+    ranges = store.load_model(built["quantized"]).ranges
+    counts = ranges.bin_counts(X)
+    assert counts.shape == (8, 10) and (counts.sum(axis=1) == len(X)).all()
+    for j in (0, 4, 5):
+        assert abs(counts[j] - len(X) / 10).max() <= 2, counts[j]
+    # HouseAge holds whole years: its ties leave bins uneven, yet none empty
+    assert (counts[1] > 0).all()
+
+
+def test_a_value_on_a_decile_is_in_the_bin_that_decile_closes():
+    one = np.array([[0.5]])
+    ranges = Ranges(one[0], one[0], one[0], one[0], one[0], one[0],
+                    np.arange(1.0, 10.0)[:, None])
+    X = np.array([[-5.0], [1.0], [1.5], [9.0], [9.5], [4.0], [4.0000001]])
+    assert ranges.bins(X)[:, 0].tolist() == [0, 0, 1, 8, 9, 3, 4]
+    assert ranges.bin_counts(X).tolist() == [[2, 1, 0, 1, 1, 0, 0, 0, 1, 1]]
 
 
 def test_without_id_a_skipped_row_keeps_its_place_in_every_output(capsys, monkeypatch, built):

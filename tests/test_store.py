@@ -15,7 +15,7 @@ from housing import store
 from housing.cli import UserError
 from housing.config import FORMAT_VERSION, METHODS
 from repo import ROOT
-from housing.model import RANGES
+from housing.model import PER_FEATURE
 
 
 def rewrite(src, dst, change):
@@ -180,14 +180,14 @@ CASES = {
                 "expected a model with members meta, params; got meta, params, extra"),
     "an integer of 401 digits in a range": (
         changed(lambda m, a: m["ranges"]["min"].__setitem__(0, 10 ** 400)),
-        "'ranges' should hold min, max, q001, q999, each 8 finite numbers; rebuild it with "
-        "`make all`"),
+        "'ranges' should hold min, max, q001, q999, mean, std, each 8 finite numbers, and "
+        "deciles, 9 lists of 8; rebuild it with `make all`"),
     "meta nested 100,000 deep": (
         zip_of({"meta.npy": _npy(np.array(b"[" * 100_000)), "params.npy": _npy(np.zeros(9))}),
         "member 'meta' is not valid JSON (nested too deeply)"),
     "ranges": (changed(lambda m, a: m["ranges"].update(min=[0.0] * 7)),
-               "'ranges' should hold min, max, q001, q999, each 8 finite numbers; rebuild it "
-               "with `make all`"),
+               "'ranges' should hold min, max, q001, q999, mean, std, each 8 finite numbers, "
+               "and deciles, 9 lists of 8; rebuild it with `make all`"),
 }
 
 
@@ -425,13 +425,36 @@ def test_bad_splits_are_refused_with_a_reason(tmp_path, built, change, message):
     assert str(e.value) == f"{path}: {message}"
 
 
-@pytest.mark.parametrize("ranges", [[0.0] * 8, {"min": [0.0] * 8},
-                                    {k: [0.0] * 7 + [float("nan")] for k in RANGES},
-                                    {k: [0.0] * 7 + ["0"] for k in RANGES}])
+DECILES = [[0.0] * 8] * 9
+
+
+@pytest.mark.parametrize("ranges", [
+    [0.0] * 8, {"min": [0.0] * 8},
+    {k: [0.0] * 7 + [float("nan")] for k in PER_FEATURE} | {"deciles": DECILES},
+    {k: [0.0] * 7 + ["0"] for k in PER_FEATURE} | {"deciles": DECILES},
+    {k: [0.0] * 8 for k in PER_FEATURE},  # no deciles
+    {k: [0.0] * 8 for k in PER_FEATURE} | {"deciles": DECILES[1:]},
+    {k: [0.0] * 8 for k in PER_FEATURE} | {"deciles": DECILES[1:] + [[0.0] * 7]},
+])
 def test_bad_training_ranges_are_refused(tmp_path, built, ranges):
     path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: m.update(ranges=ranges))
-    assert refusal(path) == (f"{path}: 'ranges' should hold min, max, q001, q999, each 8 "
-                             f"finite numbers; rebuild it with `make all`")
+    assert refusal(path) == (f"{path}: 'ranges' should hold min, max, q001, q999, mean, "
+                             f"std, each 8 finite numbers, and deciles, 9 lists of 8; "
+                             f"rebuild it with `make all`")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda r: r["deciles"][4].__setitem__(2, r["deciles"][5][2] + 1),
+     "the deciles should rise from min to max"),
+    (lambda r: r["deciles"][0].__setitem__(2, r["min"][2] - 1),
+     "the deciles should rise from min to max"),
+    (lambda r: r["deciles"][8].__setitem__(2, r["max"][2] + 1),
+     "the deciles should rise from min to max"),
+    (lambda r: r["std"].__setitem__(2, -0.5), "std -0.5 is below 0"),
+])
+def test_a_profile_out_of_order_is_refused(tmp_path, built, change, message):
+    path = rewrite(built["float"], tmp_path / "f.npz", lambda m, a: change(m["ranges"]))
+    assert refusal(path) == f"{path}: 'ranges' of feature 3: {message}; rebuild it with `make all`"
 
 
 @pytest.mark.parametrize("key, value, expected, shown", [
@@ -514,6 +537,10 @@ def test_a_header_may_hold_shifts_at_both_ends_and_no_more_than_itself():
 def test_a_feature_that_was_constant_in_training_loads(tmp_path, built):
     # a range of one value (min equal to max) is a range, not a damaged file
     def constant_first(meta, arrays):
-        meta["ranges"]["max"][0] = meta["ranges"]["min"][0]
+        ranges = meta["ranges"]
+        ranges["max"][0] = ranges["min"][0]
+        ranges["std"][0] = 0.0
+        for decile in ranges["deciles"]:
+            decile[0] = ranges["min"][0]
     model = store.load_model(rewrite(built["float"], tmp_path / "m.npz", constant_first))
     assert model.ranges.min[0] == model.ranges.max[0]
