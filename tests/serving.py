@@ -33,13 +33,14 @@ MAX_BODY = 1 << 20
 CLIENTS = ROOT / ".venv-clients" / "bin" / "python"
 
 
-def start(built, port, *extra, env=None, cwd=ROOT):
-    """A server on ``port``, ready, of the ``housing`` package in ``cwd``; its stdout and
-    stderr go to files, never to a pipe that could fill while nobody reads it and block
-    the server's log writes."""
+def start(built, port, *extra, env=None, cwd=ROOT, models=("float", "quantized")):
+    """A server on ``port``, ready, of the ``housing`` package in ``cwd``, serving the
+    built ``models`` (a name serves its file; a mapping, name to the built file it serves);
+    its stdout and stderr go to files, never to a pipe that could fill while nobody reads
+    it and block the server's log writes."""
+    served = models if isinstance(models, dict) else {name: name for name in models}
     argv = [sys.executable, "-m", "housing", "serve", "--port", str(port), "--workers", "1",
-            "--model", f"float={built['float']}",
-            "--model", f"quantized={built['quantized']}", *extra]
+            *(f"--model={name}={built[file]}" for name, file in served.items()), *extra]
     env = dict(plain_env(), **{"HOUSING_MAX_BODY": str(MAX_BODY), "HOUSING_BODY_TIMEOUT": "1",
                               **(env or {})})
     out, err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")

@@ -50,6 +50,8 @@ class App:
         """Serve ``served`` from now on: the route table's handlers are built over it."""
         self.served = served
         self.routes = table(served, self.metrics)
+        if self.metrics:
+            self.metrics.serve(served)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -82,7 +84,7 @@ class App:
         name = route.name if route else "none"
         if self.metrics:
             self.metrics.done(name, route.protocol.NAME if route else "", self.addressed(request),
-                              response.status, seconds, response.rows, response.outside,
+                              response.status, seconds, response.prediction,
                               route and route.predicts)
         if route and route.handler.description.probe and response.status < 400:
             return  # probes are logged only when they fail

@@ -61,17 +61,20 @@ class Request:
 class Response:
     """A handler's answer: a JSON value, or ``data`` bytes of media type ``kind``.
 
-    What the access log and the metrics read of it:
-    rows : how many rows were predicted
-    outside : how many of them had a feature outside the model's training range
+    prediction : a served.Prediction, when the model answered: what the access log, the
+    metrics and the request log read of it
     """
     json: object = None
     data: bytes = None
     kind: str = "application/json"
     headers: list = field(default_factory=list)
     status: int = 200
-    rows: int = 0
-    outside: int = 0
+    prediction: object = None
+
+    @property
+    def rows(self):
+        """How many rows were predicted."""
+        return 0 if self.prediction is None else len(self.prediction.y)
 
 
 STRICT = json.JSONEncoder(allow_nan=False)  # strict JSON in every answer, built once

@@ -56,7 +56,7 @@ class KServeV1:
             raise UserError(chunk.bad[0].message)
         prediction = self.served.predict(model, chunk)
         y = prediction.y.tolist()
-        return Response({"predictions": y}, rows=len(y), outside=prediction.outside)
+        return Response({"predictions": y}, prediction=prediction)
 
 
 def rows_of(doc, features):

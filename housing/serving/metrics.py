@@ -11,6 +11,7 @@ import time
 from typing import NamedTuple
 
 from ..cli import UserError
+from .drift import Drift
 from .http import HTTPError
 
 SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # a tmpfs, if writable
@@ -79,7 +80,7 @@ class Metrics:
     files once, not once a request.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, drift=True):
         self.path = path
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
         import prometheus_client as p  # only now: it reads the folder at import
@@ -110,6 +111,7 @@ class Metrics:
         self.last_inference = p.Gauge("housing_last_inference_timestamp_seconds",
                                       "When a model last answered", ["model"],
                                       multiprocess_mode="max", registry=None)
+        self.drift = Drift(p) if drift else None  # the rows' counters by feature
         from prometheus_client import multiprocess
         registry = p.CollectorRegistry()
         try:  # what an earlier server left is read as counts: it must be prometheus-client's
@@ -119,29 +121,44 @@ class Metrics:
             raise UserError(f"{path}: the metrics folder holds files that are not "
                             f"prometheus-client's; give an empty --metrics-dir") from None
 
+    def serve(self, served):
+        """Count the models of a serving.served.Served: each model's series are made now,
+        at zero, so that a rate over a window sees them from the start."""
+        for name in served.models:
+            self.rows.labels(name)
+            self.outside.labels(name)
+        if self.drift:
+            self.drift.serve(served)
+
     def started(self):
         self.active += 1
 
-    def done(self, route, protocol, model, status, seconds, rows, outside, predicts=False):
-        """Count a request answered; ``predicts``: its route runs the model."""
+    def done(self, route, protocol, model, status, seconds, prediction, predicts=False):
+        """Count a request answered, and the rows of its serving.served.Prediction (None
+        when no model answered); ``predicts``: its route runs the model."""
         self.active -= 1
         key = (route, protocol, model, status, predicts and bool(model))
         if key not in self.pending:
             self.pending[key] = Pending()
-        self.pending[key].add(seconds, rows, outside)
+        self.pending[key].add(seconds, prediction)
+        if prediction is not None and self.drift:
+            self.drift.add(model, prediction)
 
     def flush(self):
         """What this turn of the loop answered, to the shared values; a folder that can
         no longer be written is said once on stderr, and counting stops."""
-        if self.failed:
-            return self.pending.clear()
-        try:
-            self.write_pending()
-        except OSError as e:
-            self.failed = True
-            print(f"housing serve: {self.path}: the metrics folder cannot be written "
-                  f"({e.strerror}); metrics stop", file=sys.stderr, flush=True)
+        if not self.failed:
+            try:
+                self.write_pending()
+                if self.drift:
+                    self.drift.flush()
+            except OSError as e:
+                self.failed = True
+                print(f"housing serve: {self.path}: the metrics folder cannot be written "
+                      f"({e.strerror}); metrics stop", file=sys.stderr, flush=True)
         self.pending.clear()
+        if self.drift:
+            self.drift.pending.clear()
 
     def write_pending(self):
         self.in_flight.set(self.active)
@@ -241,10 +258,11 @@ class Pending:
         self.outside = 0
         self.seconds = []
 
-    def add(self, seconds, rows, outside):
+    def add(self, seconds, prediction):
         self.requests += 1
-        self.rows += rows
-        self.outside += outside
+        if prediction is not None:
+            self.rows += len(prediction.y)
+            self.outside += prediction.outside
         self.seconds.append(seconds)
 
 

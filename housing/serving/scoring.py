@@ -82,9 +82,9 @@ class Scoring:
         else:
             data = json.dumps({"predictions": y})
         outside = str(prediction.outside).encode()
-        return Response(data=data.encode(), kind=kind, rows=len(y),
+        return Response(data=data.encode(), kind=kind,
                         headers=[(b"x-rows-outside-training-range", outside)],
-                        outside=prediction.outside)
+                        prediction=prediction)
 
     def read(self, request, features):
         """A Chunk of the body's rows, JSON or CSV."""

@@ -14,7 +14,10 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 class Prediction(NamedTuple):
-    """Predictions of every row of a chunk, and how many rows lay outside the training range."""
+    """What a model answered for a request's rows: the rows, X of shape (n, n_features),
+    their predictions, y of shape (n,), and how many rows lay outside the training range.
+    The metrics and the request log read it off the Response."""
+    X: np.ndarray
     y: np.ndarray
     outside: int
 
@@ -85,4 +88,4 @@ class Served:
         checked = checked_predict(model, chunk.X, self.strict)
         if checked.refused:
             raise UserError(chunk.refused(checked.refused[:1])[0].message)
-        return Prediction(checked.y, model.ranges.count_outside(chunk.X))
+        return Prediction(chunk.X, checked.y, model.ranges.count_outside(chunk.X))

@@ -60,7 +60,10 @@ def parser():
             ("--log-format", log_format, "text", "the access log: text, or json (one object "
                                                  "a line)"),
             ("--metrics-dir", str, "", "a writable folder for the workers' metrics (default: "
-                                       "a new one in /dev/shm or the temporary folder)")):
+                                       "a new one in /dev/shm or the temporary folder)"),
+            ("--no-drift-metrics", switch, False, "count no rows by feature (decile bin, "
+                                                  "outside the range) and no predictions: "
+                                                  "fewer series, and no drift rules")):
         env = "HOUSING_" + flag[2:].upper().replace("-", "_")
         if env in os.environ:
             try:
@@ -120,7 +123,7 @@ def main(argv=None) -> int:
     specs = args.model or [f"float={FLOAT_MODEL}", f"quantized={QUANTIZED_MODEL}"]
     served = Served.load(specs, args.default, args.strict)
     check_port(args.host, args.port)
-    metrics = Metrics(folder(args.metrics_dir))
+    metrics = Metrics(folder(args.metrics_dir), drift=not args.no_drift_metrics)
     made_metrics_dir = metrics.path != args.metrics_dir  # a folder of our own, removed at exit
     log = AccessLog(sys.stdout, args.log_format)
     app = App(served, log, args.max_body, args.body_timeout, metrics, args.max_held)

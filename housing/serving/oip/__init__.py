@@ -171,11 +171,10 @@ def answer(name, request, prediction, parameters):
     if "id" in request:
         body["id"] = request["id"]
     if not binary:
-        return Response(body, rows=len(y), outside=prediction.outside)
+        return Response(body, prediction=prediction)
     head = STRICT.encode(body).encode()
-    return Response(data=head + blob, kind="application/octet-stream", rows=len(y),
-                    headers=[(HEADER_LENGTH, str(len(head)).encode())],
-                    outside=prediction.outside)
+    return Response(data=head + blob, kind="application/octet-stream",
+                    headers=[(HEADER_LENGTH, str(len(head)).encode())], prediction=prediction)
 
 
 def request_for(X):
