@@ -33,11 +33,13 @@ class App:
     body_timeout : seconds it may take to arrive
     max_held : bytes of the bodies a worker holds at once (BodyReader)
     log : an AccessLog; metrics : a serving.metrics.Metrics, or None for none
+    requests : a serving.requestlog.RequestLog of the rows served, or None for none
     """
 
     def __init__(self, served, log, max_body=16 << 20, body_timeout=30.0, metrics=None,
-                 max_held=None):
+                 max_held=None, requests=None):
         self.metrics = metrics
+        self.requests = requests
         self.serve(served)
         self.bodies = BodyReader(max_body, body_timeout, max_held)
         self.parser = ThreadPoolExecutor(max_workers=1)  # its thread starts in the worker
@@ -47,7 +49,10 @@ class App:
         self.flush_due = False
 
     def serve(self, served):
-        """Serve ``served`` from now on: the route table's handlers are built over it."""
+        """Serve ``served`` from now on: the route table's handlers are built over it; a
+        one-line error when the request log cannot take its models."""
+        if self.requests:
+            self.requests.check(served)
         self.served = served
         self.routes = table(served, self.metrics)
         if self.metrics:
@@ -86,6 +91,9 @@ class App:
             self.metrics.done(name, route.protocol.NAME if route else "", self.addressed(request),
                               response.status, seconds, response.prediction,
                               route and route.predicts)
+        if self.requests and response.prediction is not None:
+            name = self.addressed(request)
+            self.requests.add(name, self.served.models[name], request_id, response.prediction)
         if route and route.handler.description.probe and response.status < 400:
             return  # probes are logged only when they fail
         client = (scope.get("client") or ("-",))[0]
@@ -163,11 +171,14 @@ class App:
             asyncio.get_running_loop().call_soon(self.flush)
 
     def flush(self):
-        """This turn's log lines in one write, and its counts to the metrics' files."""
+        """This turn's log lines in one write, its counts to the metrics' files, and its
+        rows to the request log."""
         self.flush_due = False
         self.log.flush()
         if self.metrics:
             self.metrics.flush()
+        if self.requests:
+            self.requests.flush()
 
 
 def families(routes):

@@ -22,6 +22,7 @@ from . import memory
 from .app import App
 from .log import AccessLog
 from .metrics import SHM, Metrics, folder
+from .requestlog import RequestLog
 from .served import Served
 
 
@@ -35,6 +36,7 @@ GRACE = 8
 port = bounded(int, lambda n: 1 <= n <= 65535, "a port, 1 to 65535")
 seconds = bounded(float, lambda s: 0 < s <= 86400, "seconds, above 0 and at most 86400")
 log_format = bounded(str, lambda t: t in ("text", "json"), "text or json")
+share = bounded(float, lambda x: 0 < x <= 1, "a share above 0 and at most 1")
 switch = bounded(lambda t: {"1": True, "true": True, "0": False, "false": False}.get(t.lower()),
                  lambda b: True, "true or false (1 or 0)")
 
@@ -61,6 +63,10 @@ def parser():
                                                  "a line)"),
             ("--metrics-dir", str, "", "a writable folder for the workers' metrics (default: "
                                        "a new one in /dev/shm or the temporary folder)"),
+            ("--log-inputs", str, "", "a file to append each served row to, as JSON Lines: "
+                                      "features, prediction, model version, request id"),
+            ("--log-sample", share, 1.0, "the share of rows --log-inputs writes, drawn at "
+                                         "random (0.1: one in ten)"),
             ("--no-drift-metrics", switch, False, "count no rows by feature (decile bin, "
                                                   "outside the range) and no predictions: "
                                                   "fewer series, and no drift rules")):
@@ -126,7 +132,8 @@ def main(argv=None) -> int:
     metrics = Metrics(folder(args.metrics_dir), drift=not args.no_drift_metrics)
     made_metrics_dir = metrics.path != args.metrics_dir  # a folder of our own, removed at exit
     log = AccessLog(sys.stdout, args.log_format)
-    app = App(served, log, args.max_body, args.body_timeout, metrics, args.max_held)
+    requests = RequestLog(args.log_inputs, args.log_sample) if args.log_inputs else None
+    app = App(served, log, args.max_body, args.body_timeout, metrics, args.max_held, requests)
     settings = {k: v for k, v in vars(args).items() if k != "model"}
     settings["metrics_dir"] = metrics.path
     log.event("start", f"housing serve: {described(served)} on http://{args.host}:{args.port}; "
@@ -136,11 +143,11 @@ def main(argv=None) -> int:
     def on_reload(server):  # SIGHUP, in the master, before it starts new workers
         try:
             fresh = Served.load(specs, args.default, args.strict)
+            app.serve(fresh)
         except UserError as e:
             log.event("reload", f"housing serve: reload refused ({e}); still serving "
                                 f"{described(app.served)}", error=str(e))
             return
-        app.serve(fresh)
         log.event("reload", f"housing serve: reloaded: {described(fresh)}",
                   models=fresh.versions)
 

@@ -2,10 +2,11 @@
 
     python tests/bench/loadtest.py --compare-python .venv-serve-bench/bin/python [--seconds 10]
 
-Three servers, one after another, on free local ports, each with two worker processes and
-the same model: ours (``housing serve``, gunicorn's asgi worker), Seldon MLServer with its
-scikit-learn runtime and a joblib file, and Flask + scikit-learn on gunicorn's sync workers
-(tests/baseline/flask_app.py). For each: requests per second and latency percentiles of
+Four servers, one after another, on free local ports, each with two worker processes and
+the same model: ours (``housing serve``, gunicorn's asgi worker); ours without the drift
+counters (``--no-drift-metrics``), which gives what counting each row by feature and bin
+costs; Seldon MLServer with its scikit-learn runtime and a joblib file; and Flask +
+scikit-learn on gunicorn's sync workers (tests/baseline/flask_app.py). For each: requests per second and latency percentiles of
 single-row Open Inference Protocol infer requests from wrk, 16 connections for
 ``--seconds``; the resident memory of each server process; and the time a 10,000-row
 request takes (median of 5). wrk comes from the distribution: ``apt-get install wrk``.
@@ -99,7 +100,7 @@ def big_request(url, body, repeat=5):
 
 def servers(py, tmp, joblib_model):
     """name -> (command, port, infer path, environment additions), each on a free port."""
-    ports = [free_port() for _ in range(3)]
+    ports = [free_port() for _ in range(4)]
     repo = tmp / "mlserver"
     (repo / "housing").mkdir(parents=True)
     (repo / "settings.json").write_text(json.dumps({
@@ -113,6 +114,10 @@ def servers(py, tmp, joblib_model):
                             "--workers", "2", "--model", f"float={FLOAT_MODEL}",
                             "--default", "float"],
                            ports[0], "/v2/models/float/infer", {"PYTHONPATH": str(ROOT)}),
+        "housing (ours, --no-drift-metrics)": (
+            [sys.executable, "-m", "housing", "serve", "--port", str(ports[3]), "--workers", "2",
+             "--model", f"float={FLOAT_MODEL}", "--default", "float", "--no-drift-metrics"],
+            ports[3], "/v2/models/float/infer", {"PYTHONPATH": str(ROOT)}),
         "MLServer 1.7.1": ([str(Path(py).parent / "mlserver"), "start", str(repo)],
                            ports[1], "/v2/models/housing/infer", {}),
         "Flask + gunicorn": ([py, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{ports[2]}",
@@ -260,7 +265,7 @@ def main(argv=None) -> int:
           f"connections are held: median {statistics.median(waits):.1f} ms, worst "
           f"{max(waits):.1f} ms (5 probes, 2 s apart)")
     for r in results[1:]:
-        print(f"bench-serve: ours against {r['name']}: {ours['rate'] / r['rate']:.1f}x the "
+        print(f"bench-serve: ours (drift metrics on) against {r['name']}: {ours['rate'] / r['rate']:.1f}x the "
               f"requests/s, p99 {ours['p99']:.2f} ms against {r['p99']:.2f} ms")
     rates = [rate for rate, _ in binary]
     print(f"bench-serve: ours with binary tensors in and out (tritonclient's default): "
