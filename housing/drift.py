@@ -155,9 +155,9 @@ def parser():
 @command("housing drift")
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    model = store.load_model(args.model)
-    split = store.load_split(args.data)
-    store.check_lineage(model, split, args.model, args.data)
+    trained = store.load_trained(args.data, model=args.model)
+    model = trained.models["model"]
+    split = trained.split
     X, skipped = read_rows(model, args.input, args.format, args.skip_invalid)
     report = compare(model.ranges, model.features, split.arrays["X_train"], X, args.psi)
     if args.json:

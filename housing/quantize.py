@@ -203,9 +203,9 @@ def main(argv=None) -> int:
     if args.method != AUTO and args.method not in METHODS:
         raise UserError(f"--method must be {AUTO} or one of {', '.join(METHODS)}, "
                         f"got {args.method!r}")
-    float_model = store.load_model(args.model, kind="float")
-    split = store.load_split(args.data)
-    store.check_lineage(float_model, split, args.model, args.data)
+    trained = store.load_trained(args.data, float=args.model)
+    float_model = trained.models["float"]
+    split = trained.split
     coef = float_model.coef
     intercept = float_model.intercept
     X = split.arrays["X_train"]

@@ -137,12 +137,9 @@ def parser():
 @command("housing report")
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    split = store.load_split(args.data)
     paths = {"float": args.float_model, "quantized": args.quantized}
-    models = {kind: store.load_model(path, kind=kind) for kind, path in paths.items()}
-    for kind, path in paths.items():
-        store.check_lineage(models[kind], split, path, args.data)
-    metrics = evaluate(split, models)
+    trained = store.load_trained(args.data, **paths)
+    metrics = evaluate(trained.split, trained.models)
     for kind, path in paths.items():
         metrics[kind].update(path=os.path.relpath(os.path.abspath(path), ROOT),
                         file_bytes=os.path.getsize(path))

@@ -367,3 +367,21 @@ def load_model(path, kind=None):
         except ValueError as e:
             raise UserError(f"{where}: {e}") from None
     return Model(coef, intercept, lineage, quantization, sha256, payload, kernel)
+
+
+class Trained(NamedTuple):
+    """A split and models trained on it, by the names ``load_trained`` was given."""
+    split: Split
+    models: dict
+
+
+def load_trained(split_path, **model_paths):
+    """The Trained of the split at ``split_path`` and the models at ``model_paths``, each
+    checked to have been trained on that split. A model named ``float`` or ``quantized``
+    must be of that kind; any other name takes either (``model=path``)."""
+    split = load_split(split_path)
+    models = {}
+    for name, path in model_paths.items():
+        models[name] = load_model(path, kind=name if name in ("float", "quantized") else None)
+        check_lineage(models[name], split, path, split_path)
+    return Trained(split, models)

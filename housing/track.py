@@ -290,10 +290,9 @@ def main(argv=None) -> int:
     if args.force and not args.reason.strip():
         raise UserError("--force needs --reason: a forced promotion is recorded with why")
     paths = {"float": args.float_model, "quantized": args.quantized, "metrics": args.metrics}
-    split = store.load_split(args.data)
-    models = {kind: store.load_model(paths[kind], kind=kind) for kind in KINDS}
-    for kind in KINDS:
-        store.check_lineage(models[kind], split, paths[kind], args.data)
+    trained = store.load_trained(args.data, **{kind: paths[kind] for kind in KINDS})
+    split = trained.split
+    models = trained.models
     metrics = load_metrics(args.metrics)
     for kind in KINDS:
         if metrics[kind].get("payload_bytes") != models[kind].payload_bytes:
