@@ -37,6 +37,7 @@ samples = st.lists(st.integers(-20, 20).map(lambda k: k / 4), min_size=1, max_si
 
 @given(samples, samples)
 @settings(max_examples=300, deadline=None)
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # scipy's p-value of tiny samples
 def test_ks_is_scipys_with_ties(a, b):
     assert drift.ks_statistic(np.array(a), np.array(b)) == pytest.approx(
         stats.ks_2samp(a, b, method="asymp").statistic, abs=1e-15)
