@@ -3,6 +3,7 @@ kustomize, the Kubernetes kinds against a pinned release's schemas (kubernetes-v
 strict), KServe's kinds against the CRDs KServe publishes (../shared/kserve), and the
 values that must be the image's own read from the Dockerfile and the server."""
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -192,3 +193,38 @@ def test_the_grace_period_covers_gunicorns(rendered):
     from housing.serving.server import GRACE
     spec = by_kind(rendered, "Deployment")[0]["spec"]["template"]["spec"]
     assert spec["terminationGracePeriodSeconds"] > GRACE
+
+
+# In .venv-deploy: the documents of a rendered overlay and of deploy/monitoring/rules.yml,
+# as JSON.
+PARSE = r"""
+import json, sys, yaml
+print(json.dumps({"docs": list(yaml.safe_load_all(open(sys.argv[1]))),
+                  "rules": yaml.safe_load(open(sys.argv[2]))}))
+"""
+
+
+def test_the_monitoring_component_scrapes_the_service_and_ships_the_rules(tmp_path):
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    deploy = os.path.relpath(ROOT / "deploy", overlay)  # kustomize takes relative paths only
+    (overlay / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        f"resources: [{deploy}]\ncomponents: [{deploy}/monitoring]\n")
+    rendered = tmp_path / "rendered.yaml"
+    rendered.write_text(subprocess.run(["kubectl", "kustomize", str(overlay)], check=True,
+                                       capture_output=True, text=True).stdout)
+    rules = ROOT / "deploy" / "monitoring" / "rules.yml"
+    run = subprocess.run([DEPLOY, "-c", PARSE, rendered, rules], capture_output=True, text=True,
+                         timeout=60, check=True)
+    parsed = json.loads(run.stdout)
+    kinds = {d["kind"]: d for d in parsed["docs"]}
+    service = kinds["Service"]
+    monitor = kinds["ServiceMonitor"]["spec"]
+    selector = monitor["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    ports = [p["name"] for p in service["spec"]["ports"]]
+    assert [e["port"] for e in monitor["endpoints"]] == ports
+    assert monitor["endpoints"][0]["path"] == "/metrics"
+    # the operator's rule holds the very groups a plain Prometheus server loads
+    assert kinds["PrometheusRule"]["spec"]["groups"] == parsed["rules"]["groups"]
