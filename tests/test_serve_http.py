@@ -126,7 +126,7 @@ BAD = {
                      "POST is not allowed on /v2/health/ready; expected GET, HEAD"),
     "content type": ("/invocations", "a,b\n", 415,
                      "Content-Type 'text/plain' is not accepted here; expected application/json "
-                     "or text/csv"),
+                     "or application/jsonlines or text/csv"),
 }
 
 

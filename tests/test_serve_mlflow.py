@@ -58,6 +58,30 @@ def test_invocations_csv_takes_the_cli_rules(server, built):
     assert status == 200 and out["predictions"] == cli(built, "quantized")
 
 
+def test_json_lines_bodies_are_read_by_the_readers_module(server, built):
+    text = "".join(json.dumps(dict(zip(FEATURES, r))) + "\n" for r in ROWS.tolist())
+    status, out, _ = call(server, "POST", "/invocations", text, "application/jsonlines")
+    assert status == 200 and out["predictions"] == cli(built, "quantized")
+    status, out, _ = call(server, "POST", "/invocations", text.replace("Latitude", "Lat"),
+                          "application/jsonlines")
+    assert (status, out) == (400, {"error_code": "BAD_REQUEST", "message": (
+        "request body, line 1: missing column Latitude ('Lat' looks like Latitude); expected "
+        "MedInc, HouseAge, AveRooms, AveBedrms, Population, AveOccup, Latitude, Longitude")})
+
+
+def test_invocations_takes_json_and_each_readers_format(server):
+    """A format added to readers.FORMATS reaches /invocations by its media type."""
+    from housing import readers
+    status, out, _ = call(server, "POST", "/invocations", "x", "text/plain")
+    kinds = ["application/json"] + [k for k in readers.MEDIA_TYPES if k != "application/json"]
+    assert sorted(kinds) == ["application/json", "application/jsonlines", "text/csv"]
+    assert (status, out["message"]) == (415, f"Content-Type 'text/plain' is not accepted "
+                                             f"here; expected {' or '.join(kinds)}")
+    status, document, _ = call(server, "GET", "/openapi.json")
+    body = document["paths"]["/invocations"]["post"]["requestBody"]["content"]
+    assert sorted(body) == sorted(kinds)
+
+
 def test_sagemaker_csv_with_and_without_a_header_and_each_accept(server, built):
     bare = "\n".join(",".join(map(repr, r)) for r in ROWS.tolist()) + "\n"
     headed = ",".join(FEATURES) + "\n" + bare

@@ -5,13 +5,14 @@ messages, so the CLI and the server say the same thing. A JSON value passes
 ``values.number``; a CSV field is read by numpy's parser, and ``values.number`` words what
 is wrong with one numpy refused (tests hold the two to the same numbers). Columns are
 matched by name; columns that are not features are never parsed. Each format's module
-has ``read(stream, features, source, id_column) -> chunk.Table``, and ``claims(head,
+has ``read(stream, features, source, id_column) -> chunk.Table``; ``claims(head,
 ended)``: whether a stream starting with ``head`` (its first bytes past any byte-order
-mark and whitespace; ``ended``, all of it) is in its format, None while it cannot tell.
+mark and whitespace; ``ended``, all of it) is in its format, None while it cannot tell;
+and ``MEDIA_TYPE`` with ``read_body(data, features, source)``: an HTTP body of it.
 
 To add a format, write its module beside ``csvfile.py`` and add it to FORMATS, where the
 first module to claim a stream reads it: the command line's ``--format`` takes its
-choices from there.
+choices from there, and the server's ``/invocations`` reads a body of its media type.
 """
 from ..cli import UserError
 from . import csvfile, jsondoc, jsonlines
@@ -20,6 +21,7 @@ from .lines import Replay, Gunzip
 # by name, in the order they are asked to claim a stream: CSV takes whatever is left
 FORMATS = {"jsonl": jsonlines, "json": jsondoc, "csv": csvfile}
 CHOICES = ("auto", *sorted(FORMATS))  # --format's choices
+MEDIA_TYPES = {module.MEDIA_TYPE: module for module in FORMATS.values()}
 
 
 def read(stream, features, source, fmt="auto", id_column=None):

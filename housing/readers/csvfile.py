@@ -8,6 +8,7 @@ is wrong with that line. So a good line's values never depend on its neighbours,
 bad line costs numpy a few more calls on ever smaller runs.
 """
 import csv
+import io
 import itertools
 import math
 from typing import NamedTuple
@@ -20,6 +21,7 @@ from .columns import Columns, match_columns
 from .lines import MAX_LINE, line_blocks
 from .values import DECIMAL, number, shown
 
+MEDIA_TYPE = "text/csv"  # what an HTTP body in this format says it is
 OTHER_DELIMITERS = (";", "\t", "|")
 PIECES = 16  # a refused run is cut in this many: fewer calls of numpy than halving (micro.py)
 csv.field_size_limit(MAX_LINE)  # a quoted field may be as long as a line (csv's default: 128 KiB)
@@ -73,6 +75,11 @@ def read(stream, features, source, id_column=None, bare=False):
             return Table(columns, chunks(rest, columns, source))
     raise UserError(f"{source}: empty input; expected a header naming the columns "
                     f"({', '.join(features)}) and rows of numbers")
+
+
+def read_body(data, features, source):
+    """The Table of an HTTP body's bytes: a header and rows, or SageMaker's bare rows."""
+    return read(io.BytesIO(data), features, source, bare=True)
 
 
 def line_at(source, no):

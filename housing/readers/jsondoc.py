@@ -1,12 +1,15 @@
 """JSON documents: an array of records (``df.to_json(orient="records")``) or one of
 pandas' orientations with column names (split, index, columns, table), parsed whole by
 the standard library's ``json`` (``jsonrows``), up to MAX_DOCUMENT bytes."""
+import io
+
 from ..cli import UserError
 from .chunk import Table
 from .columns import match_columns
 from .jsonrows import parse_json, records
 from .values import type_name
 
+MEDIA_TYPE = "application/json"  # what an HTTP body in this format says it is
 MAX_DOCUMENT = 16 << 20  # bytes of a JSON document; JSON Lines have no limit
 CHUNK = 16384  # records per Chunk
 
@@ -14,6 +17,11 @@ CHUNK = 16384  # records per Chunk
 def claims(head, ended):
     """A document is an array or an object."""
     return head[:1] in (b"[", b"{")
+
+
+def read_body(data, features, source):
+    """The Table of an HTTP body's bytes."""
+    return read(io.BytesIO(data), features, source)
 
 
 def read(stream, features, source, id_column=None):

@@ -1,5 +1,6 @@
 """JSON Lines: one record per line (``df.to_json(orient="records", lines=True)``), for
 any length, read a block at a time."""
+import io
 import itertools
 
 from ..cli import UserError
@@ -8,6 +9,8 @@ from .columns import match_columns
 from .jsonrows import CAREFUL_DECODER, DECODER, NotJson, may_overflow, parse_json, records
 from .lines import MAX_LINE, line_blocks
 from .values import type_name
+
+MEDIA_TYPE = "application/jsonlines"  # what an HTTP body in this format says it is
 
 
 def claims(head, ended):
@@ -25,6 +28,11 @@ def claims(head, ended):
         return False
     return isinstance(value, dict) and not any(isinstance(v, (dict, list))
                                                for v in value.values())
+
+
+def read_body(data, features, source):
+    """The Table of an HTTP body's bytes."""
+    return read(io.BytesIO(data), features, source)
 
 
 def read(stream, features, source, id_column=None):

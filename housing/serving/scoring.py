@@ -3,17 +3,18 @@ the rows it reads, the answers it encodes and its error body,
 ``{"error_code": ..., "message": ...}``.
 
 JSON bodies hold ``dataframe_split``, ``dataframe_records``, ``instances`` or ``inputs``
-(``params`` beside it is ignored: the model takes none); CSV bodies have a header, or
-are SageMaker's bare rows in the model's feature order. The answer's media type follows
+(``params`` beside it is ignored: the model takes none). A body of another format
+``readers`` reads is read by its module, found by its media type: CSV with a header, or
+SageMaker's bare rows in the model's feature order, and JSON Lines of records. The answer's media type follows
 Accept: JSON ``{"predictions": [...]}``, CSV or JSON Lines.
 """
-import io
 import json
 import sys
 
 from ..cli import UserError
 from ..config import TARGET
-from ..readers import csvfile, jsonrows
+from .. import readers
+from ..readers import jsonrows
 from ..readers.chunk import merge
 from ..readers.columns import Columns, match_columns
 from ..readers.values import type_name
@@ -48,6 +49,8 @@ REQUEST = dict(json_object({
     "inputs": {"type": ["array", "object"]},
     "params": {"type": "object"}}), minProperties=1)
 TEXT = {"schema": STRING}
+# the bodies the readers' formats read, besides MLflow's JSON: CSV, JSON Lines
+ROW_KINDS = tuple(kind for kind in readers.MEDIA_TYPES if kind != "application/json")
 
 
 class Scoring:
@@ -60,14 +63,14 @@ class Scoring:
     @described("Predict rows (MLflow's scoring protocol; SageMaker's CSV)",
                dict(json_content(json_object({"predictions": NUMBERS}, ["predictions"])),
                     **{"text/csv": TEXT, "application/jsonlines": TEXT}),
-               body=dict(json_content(REQUEST), **{"text/csv": TEXT}),
+               body=dict(json_content(REQUEST), **{kind: TEXT for kind in ROW_KINDS}),
                refusals=(400, 406, 415),
                headers=({"name": "Accept", "in": "header", "required": False,
                          "schema": STRING},),
                answer_headers={"X-Rows-Outside-Training-Range": {
                    "schema": {"type": "string", "pattern": "^[0-9]+$"}}})
     def invocations(self, request):
-        request.expect_kind("application/json", "text/csv")
+        request.expect_kind("application/json", *ROW_KINDS)
         kind = answer_kind(request)
         _, model = self.served.get(request)
         chunk = self.read(request, model.features)
@@ -87,10 +90,10 @@ class Scoring:
                         prediction=prediction)
 
     def read(self, request, features):
-        """A Chunk of the body's rows, JSON or CSV."""
-        if request.kind == "text/csv":
-            reader = csvfile.read(io.BytesIO(request.body), features, BODY, bare=True)
-            return merge(reader.chunks)
+        """A Chunk of the body's rows: MLflow's JSON, or a reader's format."""
+        if request.kind in ROW_KINDS:
+            table = readers.MEDIA_TYPES[request.kind].read_body(request.body, features, BODY)
+            return merge(table.chunks)
         doc = jsonrows.parse_json(request.body, BODY)
         if isinstance(doc, dict) and field(doc, "params", dict, BODY) is not None:
             doc = {k: v for k, v in doc.items() if k != "params"}  # the model takes none
