@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from housing import store
@@ -396,3 +397,51 @@ def test_sighup_reloads_a_model_file_replaced_on_disk_or_says_why_not(built, tmp
     assert f" housing serve: reloaded: m (version {digest})\n" in out
     assert (f" housing serve: reload refused ({model}: not an .npz file (pickle or unknown "
             f"format); expected a model); still serving m (version {digest})\n") in out
+
+
+def test_drift_counters_are_the_rows_bins_and_the_predictions_histogram(built):
+    """Two workers' counts summed, checked against a reference computed here: each value's
+    bin by bisect over the model's deciles, each prediction's bucket by its bounds."""
+    import bisect
+    from prometheus_client.parser import text_string_to_metric_families
+    port = free_port()
+    proc = start(built, port, "--workers", "2")
+    model = store.load_model(built["quantized"])
+    X = store.load_split(built["split"]).arrays["X_test"][:300]
+    try:
+        answers = []
+        for part in np.split(X, 6):  # new connections: the kernel spreads them over both
+            status, body, _ = call((f"127.0.0.1:{port}",), "POST", "/v2/models/quantized/infer",
+                                   infer_body(data=part.tolist(), shape=list(part.shape)))
+            assert status == 200
+            answers += body["outputs"][0]["data"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            _, text, _ = exchange((f"127.0.0.1:{port}",), "GET", "/metrics")
+            families = {f.name: f for f in text_string_to_metric_families(text.decode())}
+            count = [s.value for s in families["housing_prediction"].samples
+                     if s.name == "housing_prediction_count" and s.labels["model"] == "quantized"]
+            if count == [len(X)]:
+                break
+            time.sleep(0.05)
+    finally:
+        stop(proc)
+    histogram = families["housing_prediction"]
+    assert histogram.type == "histogram"
+    samples = {(s.name, s.labels.get("le")): s.value for s in histogram.samples
+               if s.labels["model"] == "quantized"}
+    for bound in (0.0, 0.5, 1.0, 2.5, 5.0):
+        assert samples[("housing_prediction_bucket", repr(bound))] == sum(y <= bound for y in answers)
+    assert samples[("housing_prediction_bucket", "+Inf")] == len(answers)
+    assert samples[("housing_prediction_sum", None)] == pytest.approx(sum(answers), rel=1e-12)
+    bins = {(s.labels["feature"], int(s.labels["bin"])): s.value
+            for s in families["housing_feature_bin_rows"].samples
+            if s.labels["model"] == "quantized" and s.name.endswith("_total")}
+    for j, feature in enumerate(model.features):
+        deciles = model.ranges.deciles[:, j].tolist()
+        expected = [0] * 10
+        for x in X[:, j].tolist():
+            expected[bisect.bisect_left(deciles, x)] += 1
+        assert [bins[(feature, k)] for k in range(10)] == expected
+    # the internal counts are shown only as the histogram
+    assert "housing_prediction_by_bucket" not in families

@@ -92,8 +92,9 @@ class App:
                               response.status, seconds, response.prediction,
                               route and route.predicts)
         if self.requests and response.prediction is not None:
-            name = self.addressed(request)
-            self.requests.add(name, self.served.models[name], request_id, response.prediction)
+            model_name = self.addressed(request)
+            self.requests.add(model_name, self.served.models[model_name], request_id,
+                              response.prediction)
         if route and route.handler.description.probe and response.status < 400:
             return  # probes are logged only when they fail
         client = (scope.get("client") or ("-",))[0]

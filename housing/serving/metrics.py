@@ -11,7 +11,7 @@ import time
 from typing import NamedTuple
 
 from ..cli import UserError
-from .drift import Drift
+from .drift import Drift, histogram
 from .http import HTTPError
 
 SHM = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None  # a tmpfs, if writable
@@ -194,7 +194,7 @@ class Metrics:
         """(the text format of every process' values and this process' own metrics, its
         media type); a 503 when the folder cannot be read."""
         registry = self.p.CollectorRegistry()
-        registry.register(Collected(self.every_process()))
+        registry.register(Collected(histogram(self.every_process())))
         self.p.ProcessCollector(registry=registry)  # the answering worker's
         return self.p.generate_latest(registry), self.p.CONTENT_TYPE_LATEST
 
