@@ -6,7 +6,6 @@ its identity (the sha256 of its file). Plain numpy, and the only numerics ``pred
 needs, so inference imports nothing heavier. How a model is stored is ``qparams``'s and
 ``store``'s business; how a refused row is worded is the readers'.
 """
-from bisect import bisect_left
 from dataclasses import dataclass, fields
 from operator import gt, lt
 from typing import NamedTuple
@@ -58,34 +57,11 @@ class Ranges:
         return (X[:, None, :] > self.deciles[None]).sum(axis=1)
 
     def bin_counts(self, X):
-        """How many rows of X, shape (n, n_features), lie in each bin of each feature, as
-        lists: n_features lists of BINS counts. A few rows are counted in Python, by
-        bisection, without numpy's per-call cost."""
+        """How many rows of X, shape (n, n_features), lie in each bin of each feature:
+        shape (n_features, BINS)."""
         n_features = X.shape[1]
-        if len(X) <= SMALL:
-            counts = [[0] * BINS for _ in range(n_features)]
-            columns = self.deciles.T.tolist()
-            for row in X.tolist():
-                for j, x in enumerate(row):
-                    counts[j][bisect_left(columns[j], x)] += 1  # deciles below x
-            return counts
         flat = self.bins(X) + BINS * np.arange(n_features)
-        return np.bincount(flat.ravel(), minlength=BINS * n_features).reshape(
-            n_features, BINS).tolist()
-
-    def outside_counts(self, X):
-        """How many rows of X, shape (n, n_features), have each feature outside the
-        training range: a list of n_features counts; a few rows in Python floats."""
-        if len(X) <= SMALL:
-            low = self.min.tolist()
-            high = self.max.tolist()
-            counts = [0] * len(low)
-            for row in X.tolist():
-                for j, x in enumerate(row):
-                    if x < low[j] or x > high[j]:
-                        counts[j] += 1
-            return counts
-        return self.outside(X).sum(axis=0).tolist()
+        return np.bincount(flat.ravel(), minlength=BINS * n_features).reshape(n_features, BINS)
 
     def outside(self, X):
         """Which values of X, shape (n, n_features), lie outside the training range."""

@@ -12,12 +12,11 @@ value (3 us each, 30 ms for a request of 10,000 rows). So the predictions are co
 bucket and summed in plain counters, and ``histogram`` shows them as the histogram they
 are, ``housing_prediction``, when /metrics is scraped.
 """
-from bisect import bisect_left
 from typing import NamedTuple
 
 import numpy as np
 
-from ..model import BINS, SMALL, Ranges
+from ..model import BINS, Ranges
 
 # Predictions, in $100,000: the data set's values run from 0.15 to 5
 PREDICTION_BUCKETS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5.0)
@@ -73,34 +72,24 @@ class Drift:
         """This turn's rows, to the shared values."""
         for name, predictions in self.pending.items():
             counted = self.models[name]
-            X = predictions[0].X if len(predictions) == 1 else np.vstack([p.X for p in predictions])
-            by_bin = counted.ranges.bin_counts(X)
-            outside = counted.ranges.outside_counts(X)
+            X = np.vstack([p.X for p in predictions])
+            by_bin = counted.ranges.bin_counts(X).tolist()
+            outside = counted.ranges.outside(X).sum(axis=0).tolist()
             for j, feature_bins in enumerate(by_bin):
                 for k, rows in enumerate(feature_bins):
                     if rows:
                         counted.bins[j][k].inc(rows)
                 if outside[j]:
                     counted.outside[j].inc(outside[j])
-            y = [v for p in predictions for v in p.y.tolist()]
-            for k, rows in enumerate(bucket_counts(y)):
+            y = np.concatenate([p.y for p in predictions])
+            # a value equal to a bound is in that bound's bucket, as le says
+            by_bucket = np.bincount(np.searchsorted(PREDICTION_BUCKETS, y, side="left"),
+                                    minlength=len(BUCKET_NAMES)).tolist()
+            for k, rows in enumerate(by_bucket):
                 if rows:
                     counted.by_bucket[k].inc(rows)
-            counted.sum.inc(sum(y))
+            counted.sum.inc(float(y.sum()))
         self.pending.clear()
-
-
-def bucket_counts(y):
-    """How many of the predictions ``y`` (a list of floats) fall in each bucket, a value
-    equal to a bound in that bound's bucket, as ``le`` says; a few in Python, without
-    numpy's per-call cost."""
-    if len(y) <= SMALL:
-        counts = [0] * len(BUCKET_NAMES)
-        for v in y:
-            counts[bisect_left(PREDICTION_BUCKETS, v)] += 1
-        return counts
-    return np.bincount(np.searchsorted(PREDICTION_BUCKETS, y, side="left"),
-                       minlength=len(BUCKET_NAMES)).tolist()
 
 
 class Counted(NamedTuple):

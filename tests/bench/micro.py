@@ -9,8 +9,6 @@ micro-optimization earns its place in housing/ at a gain of 10 % or more:
 - predict of 1 and 8 rows: sums in Python floats (model.predict below SMALL rows) against
   numpy's column loop (what it does above SMALL);
 - rows_outside of 1 row: Python comparisons against numpy's reductions;
-- the drift counts of 1 row (its bin and whether outside the range, per feature, and its
-  prediction's bucket): Python bisection and comparisons against numpy;
 - a CSV block of 12,000 lines numpy refuses, every one: a refused run cut in
   csvfile.PIECES against halved;
 - the search for numbers that may overflow in 16,384 lines of JSON Lines records: two
@@ -34,8 +32,7 @@ import numpy as np
 from housing import store
 from housing.cli import Parser, command, count
 from housing.config import FEATURES, FLOAT_MODEL, QUANTIZED_MODEL
-from housing.model import BINS, SMALL, predict
-from housing.serving.drift import PREDICTION_BUCKETS, bucket_counts
+from housing.model import SMALL, predict
 from housing.readers import csvfile, jsonrows
 from housing.serving.app import App
 from housing.serving.body import BodyReader
@@ -58,17 +55,6 @@ def numpy_predict(model, X):
 
 def numpy_rows_outside(model, X):
     return int(model.ranges.outside(X).any(axis=1).sum())
-
-
-def numpy_drift_counts(ranges, X, y):
-    """The drift counts' path above SMALL rows, for any number of rows: bins, outside and
-    prediction buckets."""
-    flat = ranges.bins(X) + BINS * np.arange(X.shape[1])
-    bins = np.bincount(flat.ravel(), minlength=BINS * X.shape[1]).reshape(-1, BINS).tolist()
-    outside = ranges.outside(X).sum(axis=0).tolist()
-    buckets = np.bincount(np.searchsorted(PREDICTION_BUCKETS, y, side="left"),
-                          minlength=len(PREDICTION_BUCKETS) + 1).tolist()
-    return bins, outside, buckets
 
 
 def per_call(fn, repeat, number=20000):
@@ -171,15 +157,6 @@ def main(argv=None) -> int:
     plain = per_call(lambda: numpy_rows_outside(model, X), args.repeat)
     print(f"micro: rows_outside, 1 row: Python {ours * 1e6:.2f} us, numpy {plain * 1e6:.2f} us: "
           f"gain {gain(ours, plain)}")
-
-    y = predict(model, X)
-    assert numpy_drift_counts(model.ranges, X, y) == (
-        model.ranges.bin_counts(X), model.ranges.outside_counts(X), bucket_counts(y.tolist()))
-    ours = per_call(lambda: (model.ranges.bin_counts(X), model.ranges.outside_counts(X),
-                             bucket_counts(y.tolist())), args.repeat)
-    plain = per_call(lambda: numpy_drift_counts(model.ranges, X, y), args.repeat)
-    print(f"micro: drift counts (bins, outside, prediction bucket), 1 row: Python "
-          f"{ours * 1e6:.2f} us, numpy {plain * 1e6:.2f} us: gain {gain(ours, plain)}")
 
     ours = refused_block_seconds(csvfile.PIECES, args.repeat)
     plain = refused_block_seconds(2, args.repeat)
