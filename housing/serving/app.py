@@ -18,6 +18,7 @@ from . import ops, protocol
 from .body import BodyReader
 from .http import HTTPError, Request, Response, encoded
 from .log import RequestIds, escaped
+from .metrics import DRIFT_EVERY
 from .routes import Route, table
 
 GZIP_MIN = 1024  # bytes: smaller answers are sent as they are
@@ -47,6 +48,7 @@ class App:
         self.ids = RequestIds()
         self.answered = 0
         self.flush_due = False
+        self.drift_due = False
 
     def serve(self, served):
         """Serve ``served`` from now on: the route table's handlers are built over it; a
@@ -173,11 +175,26 @@ class App:
 
     def flush(self):
         """This turn's log lines in one write, its counts to the metrics' files, and its
-        rows to the request log."""
+        rows to the request log; its rows' drift counts within DRIFT_EVERY seconds."""
         self.flush_due = False
         self.log.flush()
         if self.metrics:
             self.metrics.flush()
+            if self.metrics.drift_waiting and not self.drift_due:
+                self.drift_due = True
+                asyncio.get_running_loop().call_later(DRIFT_EVERY, self.flush_drift)
+        if self.requests:
+            self.requests.flush()
+
+    def flush_drift(self):
+        self.drift_due = False
+        self.metrics.flush(drift=True)
+
+    def finish(self):
+        """Everything still to be written, now: a worker stops."""
+        self.log.flush()
+        if self.metrics:
+            self.metrics.flush(drift=True)
         if self.requests:
             self.requests.flush()
 

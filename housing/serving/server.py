@@ -152,7 +152,7 @@ def main(argv=None) -> int:
                   models=fresh.versions)
 
     def worker_exit(server, worker):  # in the worker, once its requests are finished
-        app.flush()
+        app.finish()
         many = "s" * (app.answered != 1)
         log.event("stop", f"housing serve: worker {worker.pid} stopped after {app.answered} "
                           f"request{many}", pid=worker.pid, requests=app.answered)

@@ -15,7 +15,8 @@ micro-optimization earns its place in housing/ at a gain of 10 % or more:
   searches led by a literal letter (jsonrows.may_overflow) against one led by [eE];
 - one-row infers through the ASGI app, 64 at a time on one event loop:
   - the body deadline kept by one watch a loop against asyncio.timeout per request;
-  - log lines and metrics written once a turn of the loop against once a request.
+  - log lines and metrics written once a turn of the loop against once a request;
+  - the rows' drift counts written every metrics.DRIFT_EVERY seconds against each turn.
 """
 import asyncio
 import io
@@ -38,7 +39,7 @@ from housing.serving.app import App
 from housing.serving.body import BodyReader
 from housing.serving.http import HTTPError
 from housing.serving.log import AccessLog
-from housing.serving.metrics import Metrics
+from housing.serving.metrics import DRIFT_EVERY, Metrics
 from housing.serving.served import Served
 
 ROW = [8.3252, 41.0, 6.98, 1.02, 322.0, 2.55, 37.88, -122.23]
@@ -84,6 +85,14 @@ class FlushEachRequest(App):
 
     def flush_at_turn_end(self):
         self.flush()
+
+
+class DriftEachTurn(App):
+    """The plain way: the rows' drift counts written each turn of the loop, with the rest."""
+
+    def flush(self):
+        super().flush()
+        self.metrics.flush(drift=True)
 
 
 def requests_per_second(app, body, total):
@@ -188,15 +197,19 @@ def main(argv=None) -> int:
             plain.bodies = TimeoutBodies(plain.bodies.max_body, plain.bodies.timeout)
             return plain
         rates = median_rates({"ours": app, "deadline": timeout_app,
-                              "flushing": lambda: app(FlushEachRequest)}, body, args.repeat)
+                              "flushing": lambda: app(FlushEachRequest),
+                              "drift each turn": lambda: app(DriftEachTurn)}, body, args.repeat)
     ours = rates["ours"]
     deadline = rates["deadline"]
     flushing = rates["flushing"]
+    drift_each_turn = rates["drift each turn"]
     print(f"micro: one-row infers in-process, {CONCURRENT} at a time: {ours:,.0f} requests/s")
     print(f"micro:   body deadline: one watch a loop {ours:,.0f}/s, asyncio.timeout per request "
           f"{deadline:,.0f}/s: gain {gain(1 / ours, 1 / deadline)}")
     print(f"micro:   log and metrics: once a turn {ours:,.0f}/s, once a request "
           f"{flushing:,.0f}/s: gain {gain(1 / ours, 1 / flushing)}")
+    print(f"micro:   drift counts: every {DRIFT_EVERY:g} s {ours:,.0f}/s, every turn "
+          f"{drift_each_turn:,.0f}/s: gain {gain(1 / ours, 1 / drift_each_turn)}")
     return 0
 
 
