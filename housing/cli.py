@@ -120,8 +120,26 @@ def atomic_write(path, data: bytes):
     """Write ``data`` to ``path`` so that a reader, or a kill at any moment, sees the old
     file or the new one, never half of one: write a temporary in SCRATCH, fsync, then
     rename it over the target. Where the target is on another filesystem, the temporary
-    goes beside it instead (a rename cannot cross filesystems)."""
-    path = Path(path).absolute()
+    goes beside it instead (a rename cannot cross filesystems). A target that is not a
+    file (/dev/stdout, /dev/null, a FIFO) is written as it is: a rename would replace the
+    device itself. A path that cannot be written is a UserError naming it."""
+    try:
+        write_replacing(Path(path).absolute(), data)
+    except FileExistsError:  # what making the folders says of a file on the way
+        raise UserError(f"{display(path)}: cannot write (a part of the path is a file, not "
+                        f"a folder)") from None
+    except OSError as e:
+        raise UserError(f"{display(path)}: cannot write ({e.strerror or e})") from None
+
+
+def write_replacing(path, data):
+    """atomic_write's steps, its errors left to it."""
+    if path.exists() and not path.is_file():
+        with open(path, "wb") as f:
+            f.write(data)
+        return
+    if path.is_symlink():
+        path = path.resolve()  # the file it names is replaced, not the link
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         prefix = "." + str(path.relative_to(SCRATCH.parent)).replace(os.sep, "__") + "."

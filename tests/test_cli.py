@@ -280,3 +280,34 @@ def test_predict_with_stdin_closed_is_one_line(built):
     assert (run.returncode, run.stdout, run.stderr) == (
         2, "", "housing predict: error: standard input is closed; expected rows on it, or "
                "--input FILE\n")
+
+
+def test_a_written_file_is_replaced_whole_and_a_device_is_written_as_it_is(tmp_path):
+    """atomic_write renames a new file over a file, but never over what is not one (a
+    rename over /dev/stdout or /dev/null would replace the device itself): a FIFO gets
+    the bytes, a link keeps pointing at its file, and a path it cannot make is one line."""
+    import threading
+    from housing.cli import UserError, atomic_write
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    atomic_write(link, b"new")
+    assert link.is_symlink() and target.read_text() == "new"
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    atomic_write(fifo, b"through the pipe")
+    reader.join(timeout=10)
+    assert got == [b"through the pipe"] and fifo.exists() and not fifo.is_file()
+
+    with pytest.raises(UserError) as e:
+        atomic_write(target / "under-a-file.json", b"x")
+    assert str(e.value) == (f"{target / 'under-a-file.json'}: cannot write (a part of the "
+                            f"path is a file, not a folder)")
+    with pytest.raises(UserError) as e:
+        atomic_write(tmp_path, b"x")
+    assert str(e.value) == f"{tmp_path}: cannot write (Is a directory)"

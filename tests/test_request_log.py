@@ -2,6 +2,7 @@
 as JSON Lines; a sampled share; a log that housing predict and housing drift read as it is;
 and a full disk or a deleted folder that no client ever notices."""
 import json
+import os
 import subprocess
 import sys
 import time
@@ -116,6 +117,18 @@ def test_a_log_that_cannot_be_written_stops_start_up(built, setting, message):
                           str(free_port()), *setting], capture_output=True, text=True,
                          cwd=ROOT, env=plain_env(), timeout=60)
     assert (run.returncode, run.stderr) == (2, message)
+
+
+def test_a_fifo_nobody_reads_is_refused_at_start_rather_than_waited_on(built, tmp_path):
+    fifo = tmp_path / "requests.jsonl"
+    os.mkfifo(fifo)
+    run = subprocess.run([sys.executable, "-m", "housing", "serve", "--model",
+                          f"q={built['quantized']}", "--default", "q", "--port",
+                          str(free_port()), "--log-inputs", str(fifo)], capture_output=True,
+                         text=True, cwd=ROOT, env=plain_env(), timeout=60)
+    assert (run.returncode, run.stderr) == (2, (
+        f"housing serve: error: {fifo}: cannot write the request log (No such device or "
+        f"address); expected a file in a writable folder (--log-inputs)\n"))
 
 
 def test_a_full_disk_is_said_once_and_no_client_notices(built):

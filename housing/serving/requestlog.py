@@ -19,6 +19,9 @@ from ..cli import UserError
 from .log import Clock
 
 FIELDS = ("time", "request_id", "model", "version", "prediction")  # beside the features
+# O_NONBLOCK: a FIFO that nobody reads is refused (ENXIO), and a full pipe (EAGAIN) is a
+# failed write, where either would stop the event loop; a file's writes never block
+APPEND = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
 
 
 class RequestLog:
@@ -41,7 +44,7 @@ class RequestLog:
                 raise UserError(f"--log-inputs: model {name!r} has a feature named "
                                 f"{taken[0]!r}, a field of the request log's own")
         try:
-            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
+            os.close(os.open(self.path, APPEND, 0o644))
         except OSError as e:
             raise UserError(f"{self.path}: cannot write the request log ({e.strerror}); "
                             f"expected a file in a writable folder (--log-inputs)") from None
@@ -70,7 +73,7 @@ class RequestLog:
         data = (("\n" if self.torn else "") + "\n".join(self.pending) + "\n").encode()
         self.pending.clear()
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = os.open(self.path, APPEND, 0o644)
             try:
                 written = os.write(fd, data)
             finally:
