@@ -73,10 +73,16 @@ def test_the_test_split_has_not_drifted(built, capsys, tmp_path):
                                     f"feature's PSI is above 0.2")
 
 
-def test_medinc_half_as_large_again_has_drifted(built, capsys, tmp_path):
+def medinc_drifted(built):
+    """The built split's arrays, and its test rows with MedInc half as large again."""
     split = store.load_split(built["split"]).arrays
     X = split["X_test"].copy()
     X[:, 0] *= 1.5
+    return split, X
+
+
+def test_medinc_half_as_large_again_has_drifted(built, capsys, tmp_path):
+    split, X = medinc_drifted(built)
     rc, out, err = run(built, capsys, write_csv(tmp_path / "drifted.csv", X), "--json",
                        str(tmp_path / "d.json"))
     report = json.loads((tmp_path / "d.json").read_text())
@@ -97,9 +103,7 @@ def test_medinc_half_as_large_again_has_drifted(built, capsys, tmp_path):
 
 
 def test_the_threshold_is_an_option(built, capsys, tmp_path):
-    split = store.load_split(built["split"]).arrays
-    X = split["X_test"].copy()
-    X[:, 0] *= 1.5
+    _, X = medinc_drifted(built)
     rows = write_csv(tmp_path / "drifted.csv", X)
     rc, _, _ = run(built, capsys, rows, "--psi", "100")
     assert rc == 0
