@@ -221,3 +221,42 @@ def test_lines_that_end_in_a_carriage_return_alone_are_named(capsys, monkeypatch
     assert (rc, out, err) == (2, "", "housing predict: error: <stdin>, line 1: expected one row "
                                      "per line, found a carriage return inside the header; end "
                                      "lines with LF or CRLF, not CR alone\n")
+
+
+class Trickle:
+    """A binary stream that gives at most ``size`` bytes a read, as a pipe may."""
+
+    def __init__(self, data, size):
+        self.data = data
+        self.size = size
+
+    def read(self, n=-1):
+        out = self.data[:min(n, self.size)]
+        self.data = self.data[len(out):]
+        return out
+
+
+@settings(max_examples=300)
+@given(st.lists(st.sampled_from(["", " ", "\t \t", "\r", "a", "1,2", " b "]), max_size=40),
+       st.booleans(), st.integers(1, 12))
+def test_lines_are_numbered_as_split_numbers_them_across_blocks_of_blank_lines(
+        texts, ends_in_newline, size):
+    data = ("\n".join(texts) + "\n" * ends_in_newline).encode()
+    read = [(no, line) for first, block in lines.line_blocks(Trickle(data, size), "<stdin>")
+            for no, line in enumerate(block, first) if line.strip()]
+    reference = [(no, line.removesuffix("\r"))
+                 for no, line in enumerate(data.decode().split("\n"), 1) if line.strip()]
+    assert read == reference
+
+
+def test_rows_after_megabytes_of_blank_lines_are_read_and_numbered(capsys, monkeypatch, built):
+    blank = b"\n \n" * (2 * lines.MAX_LINE // 3)  # blocks of nothing but blank lines
+    data = rows_text(ROWS[:1]) + blank + rows_text(ROWS[1:]).split(b"\n", 1)[1] + blank
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], data)
+    assert (rc, err) == (0, "")
+    np.testing.assert_allclose(values(out), formula(built["float"]), rtol=1e-12)
+    bad = rows_text(ROWS[:1]) + blank + b"1,2,3\n"
+    rc, out, err = run_predict(capsys, monkeypatch, built["float"], bad)
+    line = 3 + 2 * (2 * lines.MAX_LINE // 3)
+    assert (rc, err) == (2, f"housing predict: error: <stdin>, line {line}: expected 8 "
+                            f"comma-separated values, got 3\n")

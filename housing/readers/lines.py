@@ -10,7 +10,8 @@ MAX_LINE = 1 << 20  # bytes in one line of CSV or JSON Lines
 
 def line_blocks(stream, source, first=1):
     """(number of the first line, its lines) of a binary stream, a block at a time, UTF-8
-    decoded, line ends removed. No line may exceed MAX_LINE bytes, so no block does."""
+    decoded, line ends removed; a block of blank lines alone is skipped. No line may exceed
+    MAX_LINE bytes, so no block does."""
     rest = b""
     no = first
     while True:
@@ -29,6 +30,9 @@ def line_blocks(stream, source, first=1):
             continue
         block = data[:cut]
         rest = data[cut:]
+        if block.isspace():  # blank lines alone, which every reader leaves out: counted, not split
+            no += block.count(b"\n")
+            continue
         try:
             text = block.decode("utf-8")
         except UnicodeDecodeError as e:  # the lines before the bad one first, then the error
