@@ -320,12 +320,12 @@ def test_runs_the_champion_the_gate_and_a_rollback_in_mlflow_s_store(pipelines, 
         "housing serve: error: housing-quantized version 1: the downloaded file's sha256 is ")
 
 
-def test_track_without_mlflow_names_the_extra(pipelines, tmp_path):
+def test_track_without_mlflow_names_the_extra(pipelines):
     run = subprocess.run([sys.executable, "-m", "housing", "track", "--data",
                           str(pipelines["base"]["data"]), "--float",
                           str(pipelines["base"]["float"]), "--quantized",
                           str(pipelines["base"]["quantized"]), "--metrics",
-                          str(pipelines["base"]["metrics"])], cwd=tmp_path,
+                          str(pipelines["base"]["metrics"])], cwd=ROOT,
                          env=dict(plain_env(), PYTHONPATH=str(ROOT)), capture_output=True,
                          text=True)
     assert (run.returncode, run.stderr) == (2, "housing track: error: housing track needs "
