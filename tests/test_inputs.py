@@ -9,6 +9,7 @@ from housing import predict as p
 from housing import integer, store
 from housing.readers.chunk import Chunk
 from housing.config import FEATURES
+from housing.data import training_ranges
 from housing.model import Ranges
 
 from helpers import ROWS, TRUTH, formula, pandas_csv, run_predict, values
@@ -157,6 +158,14 @@ def test_a_value_on_a_decile_is_in_the_bin_that_decile_closes():
     X = np.array([[-5.0], [1.0], [1.5], [9.0], [9.5], [4.0], [4.0000001]])
     assert ranges.bins(X)[:, 0].tolist() == [0, 0, 1, 8, 9, 3, 4]
     assert ranges.bin_counts(X).tolist() == [[2, 1, 0, 1, 1, 0, 0, 0, 1, 1]]
+    assert ranges.bin_counts(X[:1]).tolist() == [[1, 0, 0, 0, 0, 0, 0, 0, 0, 0]]  # top bins empty
+
+
+def test_the_deciles_are_values_seen_in_training():
+    # 1 to 20: the p-th decile is the smallest value with a share p of the rows at or below
+    # it, 2, 4, ..., 18 (numpy's default would interpolate: 2.9, 4.8, ...)
+    X = np.arange(1.0, 21.0)[:, None]
+    assert training_ranges(X).deciles[:, 0].tolist() == [2, 4, 6, 8, 10, 12, 14, 16, 18]
 
 
 def test_without_id_a_skipped_row_keeps_its_place_in_every_output(capsys, monkeypatch, built):

@@ -305,6 +305,16 @@ def test_error_compensation_with_a_constant_feature():
     np.testing.assert_allclose(values[0], [0.5, 0.25], rtol=1e-12)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_a_constant_target_quantizes_to_zero_coefficients_and_its_value(method):
+    # y is 2.5 everywhere: least squares gives coefficients of 0 and an intercept of 2.5,
+    # which every method must keep exactly (a grid of zero width must not become a 0 scale)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    q = qz.quantize(method, np.zeros(3), 2.5, X, np.full(50, 2.5), 8)
+    dequantized = qparams.dequantize(q)
+    assert dequantized[0].tolist() == [0.0, 0.0, 0.0] and dequantized[1] == 2.5
+
+
 @pytest.mark.parametrize("bits", [2, 3])
 def test_error_compensation_does_better_than_rounding_where_it_can(problem, bits):
     # on the housing-shaped problem at 2 and 3 bits, compensation finds a better model than
