@@ -305,6 +305,14 @@ def test_error_compensation_with_a_constant_feature():
     np.testing.assert_allclose(values[0], [0.5, 0.25], rtol=1e-12)
 
 
+def test_minmax_clips_a_code_that_two_half_steps_round_past_the_grid():
+    # 2 bits, coefficients -1.5 and 1.5: levels 3, scale 3 / 3 = 1, zero point round(1.5) = 2
+    # (half to even); 1.5's code round(1.5) + 2 = 4 is past the last level, so it is 3
+    q = qz.minmax(np.array([-1.5, 1.5]), 0.0, None, None, 2)
+    assert (q.codes.tolist(), float(q.scale), q.zero_point) == ([0, 3], 1.0, 2)
+    assert qparams.dequantize(q)[0].tolist() == [-2.0, 1.0]
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_a_constant_target_quantizes_to_zero_coefficients_and_its_value(method):
     # y is 2.5 everywhere: least squares gives coefficients of 0 and an intercept of 2.5,
