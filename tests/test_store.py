@@ -545,3 +545,53 @@ def test_a_feature_that_was_constant_in_training_loads(tmp_path, built):
             decile[0] = ranges["min"][0]
     model = store.load_model(rewrite(built["float"], tmp_path / "m.npz", constant_first))
     assert model.ranges.min[0] == model.ranges.max[0]
+
+
+def names(*lengths):
+    """Distinct feature names of these lengths: 'a', 'ab', ... cut from a long text."""
+    text = "abcdefghijklmnopqrstuvwxyz" * 8
+    return [text[i:i + n] for i, n in enumerate(lengths)]
+
+
+@pytest.mark.parametrize("features, message", [
+    ([f"f{i}" for i in range(1_001)], "'features' should name at most 1,000 features, got 1,001"),
+    ([f"f{i}" for i in range(1_000)], "'ranges' should hold min, max, q001, q999, mean, std, "
+                                      "each 1000 finite numbers, and deciles, 9 lists of 1000; "
+                                      "rebuild it with `make all`"),
+    # the list as ascii() shows it, whole up to 80 characters: 16 names 'a' take 80
+    (["a"] * 16, "'features' should be a list of distinct names, got " + ascii(["a"] * 16)),
+    (["a"] * 15 + ["aa"], "'features' should be a list of distinct names, got "
+                          + ascii(["a"] * 15 + ["aa"])[:77] + "..."),
+    (names(100, 101), "feature 2's name should be at most 100 printable characters, got "
+                      + ascii(names(100, 101)[1])[:57] + "..."),
+    # shown whole up to 60 characters: 56 letters, a newline (\n, 2) and the quotes (2)
+    (["MedInc", "a" * 56 + "\n"], "feature 2's name should be at most 100 printable "
+                                  "characters, got " + ascii("a" * 56 + "\n")),
+])
+def test_features_are_counted_and_named_at_their_limits(tmp_path, built, features, message):
+    path = rewrite_split(built["split"], tmp_path / "split.npz",
+                         lambda m, a: m.update(features=features))
+    with pytest.raises(UserError) as e:
+        store.load_split(path)
+    assert str(e.value) == f"{path}: {message}"
+
+
+def test_load_trained_holds_the_names_float_and_quantized_to_their_kind(built):
+    with pytest.raises(UserError) as e:
+        store.load_trained(built["split"], float=built["quantized"])
+    assert str(e.value) == f"{built['quantized']}: expected a float model, got a quantized model"
+    with pytest.raises(UserError) as e:
+        store.load_trained(built["split"], quantized=built["float"])
+    assert str(e.value) == f"{built['float']}: expected a quantized model, got a float model"
+    either = store.load_trained(built["split"], model=built["quantized"])
+    assert either.models["model"].kind == "quantized"
+
+
+def test_a_file_is_read_up_to_its_limit_and_refused_past_it(tmp_path):
+    path = tmp_path / "model.npz"
+    path.write_bytes(b"x" * 10)
+    assert store.read_bytes(path, "a model", 10) == b"x" * 10
+    path.write_bytes(b"x" * 11)
+    with pytest.raises(UserError) as e:
+        store.read_bytes(path, "a model", 10)
+    assert str(e.value) == f"{path}: holds more than 10 bytes; expected a model"
