@@ -595,3 +595,11 @@ def test_a_file_is_read_up_to_its_limit_and_refused_past_it(tmp_path):
     with pytest.raises(UserError) as e:
         store.read_bytes(path, "a model", 10)
     assert str(e.value) == f"{path}: holds more than 10 bytes; expected a model"
+
+
+def test_a_range_written_as_an_integer_float64_holds_is_read(tmp_path, built):
+    # JSON may write a whole number without a point: the largest float64 as an integer is one
+    largest = int(1.7976931348623157e308)
+    path = rewrite(built["float"], tmp_path / "m.npz",
+                   lambda m, a: m["ranges"]["min"].__setitem__(0, -largest))
+    assert store.load_model(path).ranges.min[0] == -1.7976931348623157e308
