@@ -132,9 +132,8 @@ mutation: ## mutation testing (slow): mutmut over housing/, the share killed per
 	        m, k[m], n[m], 100 * k[m] / n[m] }' $(MUTATION_DIR)/results.txt | sort
 	@awk '$$2 != "killed" && $$2 != "timeout" { print $$1 }' $(MUTATION_DIR)/results.txt \
 	  | awk '/^housing\.($(subst $(space),|,$(NUMERIC)))\./' | sort > $(MUTATION_DIR)/survivors
-	@grep -v '^#' $(SURVIVORS) | sed 's/ .*//' | sort | comm -23 $(MUTATION_DIR)/survivors - \
-	  | awk '{ n++ } n <= 20 { print "mutation: not explained in $(SURVIVORS): " $$0 } \
-	    END { printf "mutation: %d survivors not explained in $(SURVIVORS)\n", n }'
+	@$(PY) tests/tools/survivors.py --mutmut $(CURDIR)/$(MUTATION_VENV)/bin/mutmut \
+	  --dir $(MUTATION_DIR) --explained $(SURVIVORS) < $(MUTATION_DIR)/survivors
 
 publish-check: $(IMAGE_ID) ## push the image to a registry on 127.0.0.1 with make publish, pull it back, check its predictions
 	$(PY) tests/tools/publish_check.py --image $(IMAGE) --sample $(SAMPLE) --model $(QUANT)
