@@ -8,7 +8,7 @@ block a survivor, blocks apart by a blank line:
     housing.data.fetch
     - bunch = datasets.fetch_california_housing(data_home=home, n_retries=1, delay=1.0)
     + bunch = datasets.fetch_california_housing(data_home=home, n_retries=1, )
-    why: the pause between retries of a download, which the tests never make
+    why: the pause between a download's two attempts: only how long a failure takes
 
 Usage: survivors.py --mutmut BIN --dir MUTATION_DIR --explained FILE < names
 prints each survivor not explained (the first 20, as blocks to fill in), and the count;
@@ -80,20 +80,19 @@ def main(argv=None):
     parser.add_argument("--explained", required=True, help="tests/mutation-survivors.txt")
     parser.add_argument("--blocks", action="store_true", help="print every survivor's block")
     args = parser.parse_args(argv)
-    names = sys.stdin.read().split()
-    keys = {}
-    for name in names:
+    keys = []
+    for name in sys.stdin.read().split():
         shown = subprocess.run([args.mutmut, "show", name], cwd=args.dir, capture_output=True,
                                text=True, check=True)
-        keys[name] = key_of(name, shown.stdout)
+        keys.append(key_of(name, shown.stdout))
     if args.blocks:
-        print("\n\n".join(key.block() for key in keys.values()))
+        print("\n\n".join(key.block() for key in keys))
         return 0
     explained = read_explained(args.explained)
-    missing = [key for key in keys.values() if key not in explained]
+    missing = [key for key in keys if key not in explained]
     for key in missing[:SHOWN]:
         print(f"mutation: not explained in {args.explained}:\n{key.block()}")
-    gone = len(set(explained) - set(keys.values()))
+    gone = len(set(explained) - set(keys))
     print(f"mutation: {len(missing)} survivors not explained in {args.explained}; "
           f"{gone} explained there no longer survive")
     return 0
