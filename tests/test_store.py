@@ -19,7 +19,7 @@ from housing.model import PER_FEATURE
 
 
 def rewrite(src, dst, change):
-    """Copy a model file, passing its members (meta as a dict) through ``change``."""
+    """Copy a model or split file, passing its members (meta as a dict) through ``change``."""
     with np.load(src, allow_pickle=False) as f:
         meta = json.loads(f["meta"][()].decode())
         arrays = {k: f[k] for k in f.files if k != "meta"}
@@ -385,16 +385,6 @@ def test_a_model_cut_short_anywhere_is_refused(tmp_path, built, kind):
         assert refusal(path).startswith(f"{path}: ")
 
 
-def rewrite_split(src, dst, change):
-    """Copy a split file, passing its meta and arrays through ``change``."""
-    with np.load(src, allow_pickle=False) as f:
-        meta = json.loads(f["meta"][()].decode())
-        arrays = {k: f[k] for k in f.files if k != "meta"}
-    change(meta, arrays)
-    store.save_npz(dst, meta, arrays)
-    return dst
-
-
 def set_nan(name):
     def change(meta, arrays):
         arrays[name] = arrays[name].copy()
@@ -420,7 +410,7 @@ def set_nan(name):
                                                     "names, got ['MedInc', 7]"),
 ])
 def test_bad_splits_are_refused_with_a_reason(tmp_path, built, change, message):
-    path = rewrite_split(built["split"], tmp_path / "split.npz", change)
+    path = rewrite(built["split"], tmp_path / "split.npz", change)
     with pytest.raises(UserError) as e:
         store.load_split(path)
     assert str(e.value) == f"{path}: {message}"
@@ -548,7 +538,7 @@ def test_a_feature_that_was_constant_in_training_loads(tmp_path, built):
 
 
 def names(*lengths):
-    """Distinct feature names of these lengths: 'a', 'ab', ... cut from a long text."""
+    """Distinct feature names of these lengths, each cut from a long text one letter further on."""
     text = "abcdefghijklmnopqrstuvwxyz" * 8
     return [text[i:i + n] for i, n in enumerate(lengths)]
 
@@ -569,7 +559,7 @@ def names(*lengths):
                                   "characters, got " + ascii("a" * 56 + "\n")),
 ])
 def test_features_are_counted_and_named_at_their_limits(tmp_path, built, features, message):
-    path = rewrite_split(built["split"], tmp_path / "split.npz",
+    path = rewrite(built["split"], tmp_path / "split.npz",
                          lambda m, a: m.update(features=features))
     with pytest.raises(UserError) as e:
         store.load_split(path)
